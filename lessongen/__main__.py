@@ -1,0 +1,5 @@
+"""Allow `python -m lessongen`."""
+
+from lessongen.cli import main
+
+main()

@@ -1,0 +1,187 @@
+"""The command line: parse, delegate to the pipeline, render. Nothing else happens here."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lessongen import __version__
+from lessongen.config import Settings, resolve_settings
+from lessongen.errors import ExitCode, LessongenError
+from lessongen.pipeline import build_plan, prepare
+from lessongen.plan import Plan, Verdict
+from lessongen.report import plan_report
+from lessongen.ui import error, make_console, render_plan
+
+app = typer.Typer(
+    name="lessongen",
+    help="Turn a source repository into a lesson script, one growing chat with a model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Repo = Annotated[Path, typer.Argument(help="The repository folder to turn into a lesson.", show_default=False)]
+Model = Annotated[str | None, typer.Option("--model", "-m", help="Model name (default gpt-4o-mini).")]
+BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL (or OPENAI_BASE_URL).")]
+Window = Annotated[int | None, typer.Option("--context-window", help="The model's context window, in tokens.")]
+MaxOut = Annotated[int | None, typer.Option("--max-output-tokens", help="The model's output limit.")]
+InPrice = Annotated[float | None, typer.Option("--input-price", help="USD per 1M input tokens.")]
+CachedPrice = Annotated[float | None, typer.Option("--cached-input-price", help="USD per 1M cached input tokens.")]
+OutPrice = Annotated[float | None, typer.Option("--output-price", help="USD per 1M output tokens.")]
+Include = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).")]
+Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out paths matching this glob (repeatable).")]
+MaxFile = Annotated[int | None, typer.Option("--max-file-bytes", help="Skip files larger than this.")]
+NoGit = Annotated[bool, typer.Option("--no-git", help="Ignore git's view of tracked files; use ignore files only.")]
+Keep = Annotated[int | None, typer.Option("--keep-recent", help="Answered batches that keep their raw source.")]
+Threshold = Annotated[float | None, typer.Option("--summary-threshold", help="Fold old turns at this share.")]
+Reply = Annotated[int | None, typer.Option("--reply-tokens", help="Projected reply size of a batch call.")]
+MaxReply = Annotated[int | None, typer.Option("--max-reply-tokens", help="Tokens reserved for each reply.")]
+BatchTokens = Annotated[int | None, typer.Option("--max-batch-tokens", help="Upper bound of source per batch.")]
+MaxCost = Annotated[float | None, typer.Option("--max-cost", help="Stop before spending more than this (USD).")]
+MaxCalls = Annotated[int | None, typer.Option("--max-calls", help="Stop before making more calls than this.")]
+Prompts = Annotated[Path | None, typer.Option("--prompts-dir", help="Folder with your own prompt templates.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default lesson/).")]
+Config = Annotated[Path | None, typer.Option("--config", help="Config file (default: lessongen.toml or pyproject).")]
+CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Folder for lessongen's caches.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")]
+ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
+
+_VERDICT_EXIT = {
+    Verdict.FITS: ExitCode.OK,
+    Verdict.DOES_NOT_FIT: ExitCode.DOES_NOT_FIT,
+    Verdict.OVER_BUDGET: ExitCode.OVER_BUDGET,
+    Verdict.NOTHING_TO_SEND: ExitCode.USAGE,
+}
+
+
+def _settings(repo: Path, config: Path | None, flags: dict[str, Any]) -> Settings:
+    return resolve_settings(repo, flags, os.environ, config)
+
+
+def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(plan_report(plan), indent=2))
+    else:
+        render_plan(make_console(), plan, list_skipped=list_skipped)
+    code = _VERDICT_EXIT[plan.verdict]
+    if code is not ExitCode.OK:
+        raise typer.Exit(int(code))
+
+
+def _plan(settings: Settings, as_json: bool, list_skipped: bool) -> None:
+    prepared = prepare(settings)
+    _show_plan(build_plan(prepared), as_json, list_skipped)
+
+
+def _guard(action: Any, *args: Any) -> None:
+    try:
+        action(*args)
+    except LessongenError as exc:
+        error(make_console(stderr=True), exc.one_line())
+        raise typer.Exit(int(exc.exit_code)) from None
+
+
+@app.command()
+def plan(
+    repo: Repo,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    context_window: Window = None,
+    max_output_tokens: MaxOut = None,
+    input_price: InPrice = None,
+    cached_input_price: CachedPrice = None,
+    output_price: OutPrice = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    max_file_bytes: MaxFile = None,
+    no_git: NoGit = False,
+    keep_recent: Keep = None,
+    summary_threshold: Threshold = None,
+    reply_tokens: Reply = None,
+    max_reply_tokens: MaxReply = None,
+    max_batch_tokens: BatchTokens = None,
+    max_cost: MaxCost = None,
+    prompts_dir: Prompts = None,
+    output: Output = None,
+    config: Config = None,
+    cache_dir: CacheDir = None,
+    as_json: AsJson = False,
+    list_skipped: ListSkipped = False,
+) -> None:
+    """Show what a run would send, what is left out and why, every call's size, and the cost."""
+    flags = {k: v for k, v in locals().items() if k not in {"repo", "config", "as_json", "list_skipped", "no_git"}}
+    flags["use_git"] = False if no_git else None
+
+    def go() -> None:
+        _plan(_settings(repo, config, flags), as_json, list_skipped)
+
+    _guard(go)
+
+
+@app.command()
+def run(
+    repo: Repo,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: no model call.")] = False,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    context_window: Window = None,
+    max_output_tokens: MaxOut = None,
+    input_price: InPrice = None,
+    cached_input_price: CachedPrice = None,
+    output_price: OutPrice = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    max_file_bytes: MaxFile = None,
+    no_git: NoGit = False,
+    keep_recent: Keep = None,
+    summary_threshold: Threshold = None,
+    reply_tokens: Reply = None,
+    max_reply_tokens: MaxReply = None,
+    max_batch_tokens: BatchTokens = None,
+    max_cost: MaxCost = None,
+    max_calls: MaxCalls = None,
+    prompts_dir: Prompts = None,
+    output: Output = None,
+    config: Config = None,
+    cache_dir: CacheDir = None,
+    as_json: AsJson = False,
+    list_skipped: ListSkipped = False,
+) -> None:
+    """Write the lesson: plan, then drive one growing chat with the model (or only plan with --dry-run)."""
+    skip = {"repo", "config", "as_json", "list_skipped", "no_git", "dry_run"}
+    flags = {k: v for k, v in locals().items() if k not in skip}
+    flags["use_git"] = False if no_git else None
+
+    def go() -> None:
+        settings = _settings(repo, config, flags)
+        if dry_run:
+            _plan(settings, as_json, list_skipped)
+            return
+        raise LessongenError("the live run is not available in this build", "use --dry-run")
+
+    _guard(go)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lessongen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """lessongen: a lesson script from a source repository."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,108 @@
+"""Chat messages built from templates and batches, each tokenized exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lessongen.data import Batch, FilePart
+from lessongen.prompts import PromptSet
+from lessongen.tokens import Counter, message_overhead
+
+SYSTEM, USER, ASSISTANT = "system", "user", "assistant"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message and its prompt tokens (content plus the message's framing)."""
+
+    role: str
+    content: str
+    tokens: int
+
+    def as_dict(self) -> dict[str, str]:
+        """The message as the chat API takes it."""
+        return {"role": self.role, "content": self.content}
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def file_open(part: FilePart) -> str:
+    """The tag that opens a file in a batch message; it starts a line and ends with a newline."""
+    where = f' part="{part.part} of {part.parts}" lines="{part.start_line}-{part.end_line}"' if part.parts > 1 else ""
+    return f'<file path="{_attr(part.path)}"{where} id="{part.digest[:12]}">\n'
+
+
+def file_close(part: FilePart) -> str:
+    """The tag that closes a file; the id makes it impossible for file text to fake the end."""
+    return f'</file id="{part.digest[:12]}">\n'
+
+
+def file_body(part: FilePart) -> str:
+    """A part's text, ending with a newline so the next tag starts a fresh line."""
+    return part.text if part.text.endswith("\n") else part.text + "\n"
+
+
+class Composer:
+    """Builds every message of the conversation and counts each one once.
+
+    A batch message is a sequence of segments that each end with a newline and start with a
+    non-space character; tiktoken's split patterns never join tokens across such a boundary, so the
+    message's tokens are the sum of the segments' tokens and file texts are never re-tokenized.
+    """
+
+    def __init__(self, prompts: PromptSet, counter: Counter) -> None:
+        self.prompts = prompts
+        self.counter = counter
+        self._overhead = {role: message_overhead(counter, role) for role in (SYSTEM, USER, ASSISTANT)}
+
+    def _message(self, role: str, content: str, content_tokens: int | None = None) -> Message:
+        tokens = self.counter.count(content) if content_tokens is None else content_tokens
+        return Message(role, content, tokens + self._overhead[role])
+
+    def system(self) -> Message:
+        """The system prompt."""
+        return self._message(SYSTEM, self.prompts.render("system"))
+
+    def batch(self, batch: Batch, count: int) -> Message:
+        """The user message that carries a batch's files."""
+        labels = ", ".join(part.label for part in batch.parts)
+        header = self.prompts.render("batch", number=batch.index + 1, count=count, file_list=labels)
+        pieces = [header]
+        tokens = self.counter.count(header)
+        for part in batch.parts:
+            opening, closing = file_open(part), file_close(part)
+            pieces += [opening, file_body(part), closing]
+            tokens += self.counter.count(opening) + self.counter.count(closing)
+            tokens += part.tokens if part.text.endswith("\n") else self.counter.count(file_body(part))
+        return self._message(USER, "".join(pieces), tokens)
+
+    def stub(self, batch: Batch, count: int) -> Message:
+        """The short note that replaces a batch's source once it has been explained."""
+        text = self.prompts.render("stub", number=batch.index + 1, count=count, file_list=", ".join(batch.paths))
+        return self._message(USER, text)
+
+    def summary_request(self, limit_words: int) -> Message:
+        """The request for a rolling summary, sent as a continuation of the history."""
+        return self._message(USER, self.prompts.render("summary", limit=limit_words))
+
+    def summary_context(self, first: int, last: int) -> Message:
+        """The note placed before a summary once older turns are folded into it."""
+        return self._message(USER, self.prompts.render("summary_context", first=first, last=last))
+
+    def intro_request(self, count: int) -> Message:
+        """The request for the introduction chapter."""
+        return self._message(USER, self.prompts.render("intro", count=count))
+
+    def repair_request(self, problem: str) -> Message:
+        """The request to answer again after an unusable reply."""
+        return self._message(USER, self.prompts.render("repair", problem=problem))
+
+    def reply(self, text: str) -> Message:
+        """A model's answer."""
+        return self._message(ASSISTANT, text)
+
+    def projected_reply(self, label: str, tokens: int) -> Message:
+        """A stand-in answer of an assumed size, for the dry run."""
+        return Message(ASSISTANT, f"<projected reply {label}>", tokens + self._overhead[ASSISTANT])

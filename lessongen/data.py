@@ -1,0 +1,80 @@
+"""The frozen values the pipeline stages hand each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A text file of the repository that may be sent to the model."""
+
+    path: str  # relative, with forward slashes
+    text: str
+    digest: str  # blake2b of the raw bytes, used for caches and change detection
+    size: int
+    note: str = ""  # e.g. "invalid UTF-8 replaced"
+
+    @property
+    def line_count(self) -> int:
+        """Lines in the file (a last line without a newline counts)."""
+        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
+
+
+@dataclass(frozen=True)
+class SkippedPath:
+    """A path left out, with the reason a user sees in the plan."""
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RepoScan:
+    """What the walk found: files to send and everything left out."""
+
+    root: Path
+    files: tuple[SourceFile, ...]
+    skipped: tuple[SkippedPath, ...]
+    git: bool = False
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A whole file, or one line range of a file too large for one batch, with its token count."""
+
+    path: str
+    text: str
+    tokens: int
+    digest: str
+    part: int = 1
+    parts: int = 1
+    start_line: int = 1
+    end_line: int = 1
+
+    @property
+    def label(self) -> str:
+        """How the part is named to the model and the user."""
+        if self.parts == 1:
+            return self.path
+        return f"{self.path} (part {self.part} of {self.parts}, lines {self.start_line}-{self.end_line})"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Files sent together in one user message."""
+
+    index: int  # 0-based
+    parts: tuple[FilePart, ...]
+
+    @property
+    def tokens(self) -> int:
+        """Source tokens of the batch, without framing."""
+        return sum(part.tokens for part in self.parts)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Distinct file paths, in order."""
+        return tuple(dict.fromkeys(part.path for part in self.parts))

@@ -1,0 +1,153 @@
+"""The dry run: drive the history policy with projected replies and account every call."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from lessongen.catalog import ModelInfo
+from lessongen.compose import Composer, Message
+from lessongen.data import Batch, FilePart, RepoScan
+from lessongen.errors import DoesNotFitError
+from lessongen.history import (
+    CallKind,
+    ChatState,
+    Policy,
+    apply_reply,
+    billable_cached,
+    cached_prefix,
+    next_call,
+    preflight,
+)
+
+
+class Verdict(StrEnum):
+    """The plan's outcome; each maps to an exit code."""
+
+    FITS = "fits"
+    DOES_NOT_FIT = "does-not-fit"
+    OVER_BUDGET = "over-budget"
+    NOTHING_TO_SEND = "nothing-to-send"
+
+
+def call_cost(model: ModelInfo, prompt: int, cached: int, reply: int) -> tuple[float, float]:
+    """USD of one call with prompt caching, and without it."""
+    fresh = prompt - cached
+    with_cache = (fresh * model.input_price + cached * model.cached_input_price + reply * model.output_price) / 1e6
+    without = (prompt * model.input_price + reply * model.output_price) / 1e6
+    return with_cache, without
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call of the conversation with its token accounting."""
+
+    index: int  # 1-based
+    kind: CallKind
+    label: str
+    new_tokens: int  # the request message added by this call
+    prompt_tokens: int
+    cached_tokens: int
+    reply_tokens: int
+    cost_usd: float
+    cost_usd_without_cache: float
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Calls the policy makes with replies of the assumed sizes; `refused` when one cannot be sent."""
+
+    calls: tuple[CallRecord, ...]
+    refused: DoesNotFitError | None
+
+
+def simulate(batches: Sequence[Batch], composer: Composer, policy: Policy, model: ModelInfo) -> Simulation:
+    """Run the conversation exactly as the live run would, with projected replies."""
+    state = ChatState(system=composer.system())
+    sent: list[tuple[Message, ...]] = []
+    calls: list[CallRecord] = []
+    while (call := next_call(state, batches, composer, policy)) is not None:
+        try:
+            preflight(call, policy)
+        except DoesNotFitError as refusal:
+            return Simulation(tuple(calls), refusal)
+        reply_tokens = policy.projected_reply(call.kind)
+        cached = billable_cached(cached_prefix(sent, call.messages))
+        cost, cost_plain = call_cost(model, call.prompt_tokens, cached, reply_tokens)
+        index = len(calls) + 1
+        calls.append(CallRecord(index, call.kind, call.label, call.request.tokens, call.prompt_tokens,
+                                cached, reply_tokens, cost, cost_plain))
+        sent.append(call.messages)
+        reply = composer.projected_reply(str(index), reply_tokens)
+        state = apply_reply(state, call, reply, batches, composer, policy.keep_recent)
+    return Simulation(tuple(calls), None)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over the plan."""
+
+    files_included: int
+    files_skipped: int
+    source_tokens: int
+    prompt_tokens: int
+    cached_tokens: int
+    reply_tokens: int
+    peak_prompt_tokens: int
+    cost_usd: float
+    cost_usd_without_cache: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a user needs to decide whether to spend money on a run."""
+
+    model: ModelInfo
+    encoding: str
+    policy: Policy
+    batch_budget: int
+    system_tokens: int
+    scan: RepoScan
+    parts: tuple[FilePart, ...]  # one whole-file part per included file, with its tokens
+    batches: tuple[Batch, ...]
+    calls: tuple[CallRecord, ...]
+    verdict: Verdict
+    reason: str
+    max_cost: float | None = None
+
+    @property
+    def totals(self) -> Totals:
+        """Sums over files and calls."""
+        calls = self.calls
+        return Totals(
+            files_included=len(self.parts),
+            files_skipped=len(self.scan.skipped),
+            source_tokens=sum(p.tokens for p in self.parts),
+            prompt_tokens=sum(c.prompt_tokens for c in calls),
+            cached_tokens=sum(c.cached_tokens for c in calls),
+            reply_tokens=sum(c.reply_tokens for c in calls),
+            peak_prompt_tokens=max((c.prompt_tokens for c in calls), default=0),
+            cost_usd=sum(c.cost_usd for c in calls),
+            cost_usd_without_cache=sum(c.cost_usd_without_cache for c in calls),
+        )
+
+    def skipped_by_reason(self) -> list[tuple[str, int]]:
+        """How many paths each reason left out, most first."""
+        return Tally(s.reason for s in self.scan.skipped).most_common()
+
+    def summary_points(self) -> tuple[int, ...]:
+        """1-based indexes of the summary calls."""
+        return tuple(c.index for c in self.calls if c.kind is CallKind.SUMMARY)
+
+
+def judge(simulation: Simulation, model: ModelInfo, max_cost: float | None) -> tuple[Verdict, str]:
+    """Fits, does not fit (a call would be refused) or over budget (projected cost above --max-cost)."""
+    if simulation.refused is not None:
+        return Verdict.DOES_NOT_FIT, simulation.refused.one_line()
+    cost = sum(c.cost_usd for c in simulation.calls)
+    if max_cost is not None and cost > max_cost:
+        return Verdict.OVER_BUDGET, f"projected cost ${cost:.4f} is above --max-cost ${max_cost:.4f}"
+    peak = max((c.prompt_tokens for c in simulation.calls), default=0)
+    return Verdict.FITS, f"every call fits: peak prompt {peak:,} of {model.context_window:,} tokens"

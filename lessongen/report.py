@@ -1,0 +1,76 @@
+"""The plan as plain JSON-ready data (the `--json` report)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lessongen.plan import Plan
+
+
+def plan_report(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict; its keys are documented in the README."""
+    totals = plan.totals
+    tokens = {p.path: p.tokens for p in plan.parts}
+    files = [
+        {"path": p.path, "included": True, "tokens": tokens[p.path], "reason": None} for p in plan.parts
+    ] + [
+        {"path": s.path, "included": False, "tokens": None, "reason": s.reason, "detail": s.detail or None}
+        for s in plan.scan.skipped
+    ]
+    files.sort(key=lambda f: f["path"])
+    return {
+        "model": plan.model.name,
+        "encoding": plan.encoding,
+        "context_window": plan.model.context_window,
+        "input_limit": plan.policy.input_limit,
+        "summary_at_tokens": plan.policy.summary_at,
+        "refuse_at_tokens": plan.policy.refuse_at,
+        "batch_budget_tokens": plan.batch_budget,
+        "prices_usd_per_million": {
+            "input": plan.model.input_price,
+            "cached_input": plan.model.cached_input_price,
+            "output": plan.model.output_price,
+            "source": plan.model.source,
+        },
+        "files": files,
+        "skipped_by_reason": dict(plan.skipped_by_reason()),
+        "batches": [
+            {
+                "index": b.index + 1,
+                "files": [p.label for p in b.parts],
+                "tokens": b.tokens,
+            }
+            for b in plan.batches
+        ],
+        "calls": [
+            {
+                "index": c.index,
+                "kind": c.kind.value,
+                "label": c.label,
+                "new_tokens": c.new_tokens,
+                "prompt_tokens": c.prompt_tokens,
+                "cached_tokens": c.cached_tokens,
+                "reply_tokens": c.reply_tokens,
+                "window_share": round(c.prompt_tokens / plan.model.context_window, 4),
+                "cost_usd": round(c.cost_usd, 6),
+            }
+            for c in plan.calls
+        ],
+        "summary_calls": list(plan.summary_points()),
+        "totals": {
+            "files_included": totals.files_included,
+            "files_skipped": totals.files_skipped,
+            "source_tokens": totals.source_tokens,
+            "batches": len(plan.batches),
+            "calls": len(plan.calls),
+            "prompt_tokens": totals.prompt_tokens,
+            "cached_tokens": totals.cached_tokens,
+            "reply_tokens": totals.reply_tokens,
+            "peak_prompt_tokens": totals.peak_prompt_tokens,
+            "cost_usd": round(totals.cost_usd, 6),
+            "cost_usd_without_cache": round(totals.cost_usd_without_cache, 6),
+        },
+        "max_cost_usd": plan.max_cost,
+        "verdict": plan.verdict.value,
+        "reason": plan.reason,
+    }

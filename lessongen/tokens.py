@@ -1,0 +1,163 @@
+"""Token counting: the only module that imports tiktoken.
+
+The rank files of the two encodings the OpenAI chat models use ship inside the package, so counting
+never touches the network. Their sha256 is checked when they are loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import tiktoken
+import tiktoken.load
+import tiktoken.model
+
+from lessongen.errors import UsageError
+
+_FILES = Path(__file__).parent / "tokenizer_files"
+
+# The published sha256 of each shipped rank file (tiktoken's own expected_hash).
+_SHIPPED = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+
+# Split patterns and special tokens are part of each encoding's published definition
+# (tiktoken_ext.openai_public); they are data, kept here so the encodings build without a download.
+_PATTERNS = {
+    "cl100k_base": (
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+        r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+    ),
+    "o200k_base": "|".join(
+        [
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""\p{N}{1,3}""",
+            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+            r"""\s*[\r\n]+""",
+            r"""\s+(?!\S)""",
+            r"""\s+""",
+        ]
+    ),
+}
+_SPECIAL = {
+    "cl100k_base": {
+        "<|endoftext|>": 100257,
+        "<|fim_prefix|>": 100258,
+        "<|fim_middle|>": 100259,
+        "<|fim_suffix|>": 100260,
+        "<|endofprompt|>": 100276,
+    },
+    "o200k_base": {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
+}
+
+# Chat framing of the OpenAI chat models (the cookbook's rule).
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+
+
+def encoding_name_for_model(model: str) -> str:
+    """The tiktoken encoding for a model name, with a documented fallback for unknown names.
+
+    Names tiktoken knows use its mapping. Otherwise gpt-3.5 and plain gpt-4 names (not gpt-4o,
+    gpt-4.1 or gpt-4.5) use cl100k_base, and everything else, including local models whose real
+    tokenizer differs, uses o200k_base as the closest modern estimate.
+    """
+    base = model.split("/")[-1]
+    try:
+        name = tiktoken.model.encoding_name_for_model(base)
+    except KeyError:
+        name = ""
+    if name in _SHIPPED:
+        return name
+    lowered = base.lower()
+    modern = ("gpt-4o", "gpt-4.1", "gpt-4.5", "chatgpt-4o")
+    if lowered.startswith(("gpt-3.5", "gpt-35")) or (
+        lowered.startswith("gpt-4") and not lowered.startswith(modern)
+    ):
+        return "cl100k_base"
+    return "o200k_base"
+
+
+@cache
+def load_encoding(name: str) -> tiktoken.Encoding:
+    """Build an encoding from the shipped rank file; other names go through tiktoken's own cache."""
+    if name not in _SHIPPED:
+        try:
+            return tiktoken.get_encoding(name)
+        except Exception as exc:  # tiktoken raises ValueError or network errors here
+            raise UsageError(
+                f"encoding {name!r} is not shipped with lessongen and could not be loaded",
+                "use a model name that maps to o200k_base or cl100k_base, or set TIKTOKEN_CACHE_DIR",
+            ) from exc
+    try:
+        ranks = tiktoken.load.load_tiktoken_bpe(os.fspath(_FILES / f"{name}.tiktoken"), _SHIPPED[name])
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"the shipped tokenizer file for {name} is missing or corrupt: {exc}",
+            "reinstall lessongen",
+        ) from exc
+    return tiktoken.Encoding(
+        name=name, pat_str=_PATTERNS[name], mergeable_ranks=ranks, special_tokens=_SPECIAL[name]
+    )
+
+
+class Counter(Protocol):
+    """What the pipeline needs from a tokenizer."""
+
+    @property
+    def encoding_name(self) -> str: ...
+
+    def count(self, text: str) -> int: ...
+
+    def count_many(self, texts: Sequence[str]) -> list[int]: ...
+
+
+class TokenCounter:
+    """Counts text with tiktoken's encode_ordinary: special-token text is counted, never rejected."""
+
+    def __init__(self, encoding: tiktoken.Encoding, threads: int | None = None) -> None:
+        self._encoding = encoding
+        self._threads = threads or min(4, os.cpu_count() or 1)
+
+    @classmethod
+    def for_model(cls, model: str) -> TokenCounter:
+        """The counter for a model name."""
+        return cls(load_encoding(encoding_name_for_model(model)))
+
+    @property
+    def encoding_name(self) -> str:
+        return str(self._encoding.name)
+
+    def count(self, text: str) -> int:
+        """Tokens in a text."""
+        return len(self._encoding.encode_ordinary(text))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """Tokens in many texts, in parallel threads (tiktoken releases the GIL while encoding)."""
+        if len(texts) < 2 or self._threads < 2:
+            return [self.count(t) for t in texts]
+        with ThreadPoolExecutor(self._threads) as pool:
+            return list(pool.map(self.count, texts, chunksize=8))
+
+
+def message_overhead(counter: Counter, role: str, name: str | None = None) -> int:
+    """Framing tokens of one chat message, without its content."""
+    extra = TOKENS_PER_NAME + counter.count(name) if name else 0
+    return TOKENS_PER_MESSAGE + counter.count(role) + extra
+
+
+def count_chat(counter: Counter, messages: Iterable[dict[str, str]]) -> int:
+    """Prompt tokens of a whole chat with the OpenAI rule (per message, per name, reply priming)."""
+    total = REPLY_PRIMING
+    for message in messages:
+        total += message_overhead(counter, message["role"], message.get("name"))
+        total += counter.count(message.get("content", ""))
+    return total

@@ -1,0 +1,107 @@
+"""Terminal rendering: the only module that imports rich."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from lessongen.plan import Plan, Verdict
+
+
+def make_console(stderr: bool = False, file: TextIO | None = None, width: int | None = None) -> Console:
+    """A console on stdout or stderr; colour and width follow the terminal (NO_COLOR is honoured)."""
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def error(console: Console, message: str) -> None:
+    """One line on stderr."""
+    console.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
+
+
+def _bar(share: float, width: int = 30) -> str:
+    filled = max(0, min(width, round(share * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def _money(value: float) -> str:
+    return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
+
+
+def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: int = 10) -> None:
+    """The dry-run report: files, batches, calls, summaries, peak context, cost and a verdict."""
+    totals = plan.totals
+    model = plan.model
+    console.print(Text(f"lessongen plan for {plan.scan.root}", style="bold"))
+    console.print(
+        f"model {model.name} ({model.source}): window {model.context_window:,} tokens, "
+        f"usable input {plan.policy.input_limit:,}, reply reserve {plan.policy.max_reply_tokens:,}, "
+        f"encoding {plan.encoding}"
+    )
+    console.print(
+        f"files: {totals.files_included:,} included ({totals.source_tokens:,} tokens), "
+        f"{totals.files_skipped:,} skipped"
+    )
+    if plan.scan.skipped:
+        reasons = Table(title="skipped by reason", title_justify="left")
+        reasons.add_column("reason")
+        reasons.add_column("paths", justify="right")
+        for reason, count in plan.skipped_by_reason():
+            reasons.add_row(reason, f"{count:,}")
+        console.print(reasons)
+    if list_skipped and plan.scan.skipped:
+        listing = Table(title="skipped paths", title_justify="left")
+        listing.add_column("path")
+        listing.add_column("reason")
+        for skipped in plan.scan.skipped:
+            listing.add_row(skipped.path, skipped.reason + (f" ({skipped.detail})" if skipped.detail else ""))
+        console.print(listing)
+    if plan.parts:
+        biggest = Table(title=f"top {min(top, len(plan.parts))} files by tokens", title_justify="left")
+        biggest.add_column("file")
+        biggest.add_column("tokens", justify="right")
+        for part in sorted(plan.parts, key=lambda p: (-p.tokens, p.path))[:top]:
+            biggest.add_row(part.path, f"{part.tokens:,}")
+        console.print(biggest)
+    if plan.batches:
+        batches = Table(title=f"batches (budget {plan.batch_budget:,} source tokens each)", title_justify="left")
+        batches.add_column("#", justify="right")
+        batches.add_column("files", justify="right")
+        batches.add_column("tokens", justify="right")
+        batches.add_column("first files")
+        for batch in plan.batches:
+            names = [p.label for p in batch.parts]
+            shown = ", ".join(names[:3]) + (f", +{len(names) - 3} more" if len(names) > 3 else "")
+            batches.add_row(str(batch.index + 1), str(len(batch.parts)), f"{batch.tokens:,}", shown)
+        console.print(batches)
+    if plan.calls:
+        calls = Table(title="calls", title_justify="left")
+        for name in ("#", "call", "new", "prompt", "cached", "reply", "window", "cost"):
+            calls.add_column(name, justify="left" if name == "call" else "right")
+        for call in plan.calls:
+            share = call.prompt_tokens / model.context_window
+            calls.add_row(
+                str(call.index), call.label, f"{call.new_tokens:,}", f"{call.prompt_tokens:,}",
+                f"{call.cached_tokens:,}", f"{call.reply_tokens:,}", f"{share:.0%}", _money(call.cost_usd),
+                style="yellow" if call.kind.value == "summary" else None,
+            )
+        console.print(calls)
+    points = plan.summary_points()
+    if points:
+        console.print(f"rolling summaries at calls {', '.join(map(str, points))}: older turns are folded there")
+    else:
+        console.print("no rolling summary needed: the whole history fits")
+    peak = totals.peak_prompt_tokens
+    share = peak / model.context_window if model.context_window else 0.0
+    console.print(f"peak context {_bar(share)} {peak:,} / {model.context_window:,} ({share:.0%})")
+    console.print(
+        f"projected cost {_money(totals.cost_usd)} with prompt caching "
+        f"({totals.cached_tokens:,} of {totals.prompt_tokens:,} prompt tokens cached), "
+        f"{_money(totals.cost_usd_without_cache)} without"
+    )
+    style = "bold green" if plan.verdict is Verdict.FITS else "bold red"
+    console.print(Text(f"verdict: {plan.verdict.value}: {plan.reason}", style=style))

@@ -1,0 +1,239 @@
+"""Walking the repository: the one place that reads the disk for source files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lessongen.data import RepoScan, SkippedPath, SourceFile
+from lessongen.ignore import (
+    RuleLayer,
+    Selection,
+    content_reason,
+    decide,
+    default_dir_reason,
+    default_file_reason,
+    layer_from_lines,
+)
+
+_SNIFF = 8192
+
+
+@dataclass(frozen=True)
+class GitView:
+    """What git says about a work tree: tracked files and the ignore rules above the repository path."""
+
+    tracked: frozenset[str]
+    layers: tuple[RuleLayer, ...]
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", os.fspath(root), *args], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.decode("utf-8", "surrogateescape") if done.returncode == 0 else None
+
+
+def _read_lines(path: Path) -> list[str] | None:
+    try:
+        return path.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+
+
+def probe_git(root: Path) -> GitView | None:
+    """Ask git for the tracked files and the ignore files above `root`; None when not a work tree."""
+    out = _git(root, "rev-parse", "--show-toplevel", "--absolute-git-dir")
+    if out is None:
+        return None
+    top_text, git_dir = (out.splitlines() + ["", ""])[:2]
+    top = Path(top_text).resolve()
+    tracked_out = _git(root, "ls-files", "-z", "--cached")
+    tracked = frozenset(p for p in (tracked_out or "").split("\0") if p)
+    inner = root.relative_to(top).as_posix() if root != top else ""
+    layers: list[RuleLayer] = []
+    exclude_lines = _read_lines(Path(git_dir) / "info" / "exclude")
+    prefix = inner + "/" if inner else ""
+    if exclude_lines:
+        layer = layer_from_lines(exclude_lines, "", "git info/exclude", prefix)
+        if layer:
+            layers.append(layer)
+    # .gitignore files between the work tree's top and the repository path apply too.
+    parts = inner.split("/") if inner else []
+    for depth in range(len(parts)):
+        lines = _read_lines(top.joinpath(*parts[:depth], ".gitignore"))
+        if lines:
+            layer = layer_from_lines(lines, "", "gitignore", "/".join(parts[depth:]) + "/")
+            if layer:
+                layers.append(layer)
+    return GitView(tracked=tracked, layers=tuple(layers))
+
+
+def _fallback_git(root: Path) -> GitView | None:
+    """Without a git binary, still honour .git/info/exclude of a plain checkout."""
+    lines = _read_lines(root / ".git" / "info" / "exclude")
+    layer = layer_from_lines(lines, "", "git info/exclude") if lines else None
+    return GitView(tracked=frozenset(), layers=(layer,) if layer else ()) if (root / ".git").exists() else None
+
+
+def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | SkippedPath:
+    """Read one candidate file as text, or say why it is left out."""
+    if size > cap:
+        return SkippedPath(rel, "too large", f"{size:,} bytes > max_file_bytes {cap:,}")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(cap + 1)
+    except OSError as exc:
+        return SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__)
+    if len(data) > cap:
+        return SkippedPath(rel, "too large", f"more than max_file_bytes {cap:,}")
+    if b"\0" in data[:_SNIFF]:
+        return SkippedPath(rel, "binary", "NUL bytes")
+    note = ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        bad = text.count("\ufffd")
+        if bad * 20 > max(len(text), 1):
+            return SkippedPath(rel, "binary", "not UTF-8 text")
+        note = f"{bad} invalid UTF-8 byte(s) replaced"
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not text.strip():
+        return SkippedPath(rel, "empty")
+    reason = content_reason(rel, text[:_SNIFF])
+    if reason:
+        return SkippedPath(rel, reason)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    return SourceFile(path=rel, text=text, digest=digest, size=len(data), note=note)
+
+
+def _ignore_layers(folder: Path, rel: str) -> list[RuleLayer]:
+    layers: list[RuleLayer] = []
+    for name, reason in ((".gitignore", "gitignore"), (".lessongenignore", "lessongenignore")):
+        lines = _read_lines(folder / name)
+        layer = layer_from_lines(lines, rel, reason) if lines else None
+        if layer:
+            layers.append(layer)
+    return layers
+
+
+def _symlink_reason(path: Path, root: Path) -> tuple[str, str]:
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        return ("broken symlink", "")
+    if not target.is_relative_to(root):
+        return ("symlink outside repository", "")
+    return ("symlink inside repository", f"its target {target.relative_to(root).as_posix()} is walked itself")
+
+
+def scan_repository(
+    root: Path,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_file_bytes: int = 1_000_000,
+    use_git: bool = True,
+    skip_dirs: Sequence[Path] = (),
+    git_probe: Callable[[Path], GitView | None] = probe_git,
+) -> RepoScan:
+    """Walk `root` and read every file that may be sent, keeping a reason for each path left out."""
+    root = root.resolve()
+    selection = Selection.from_globs(include, exclude)
+    git = (git_probe(root) or _fallback_git(root)) if use_git else None
+    tracked = git.tracked if git else frozenset()
+    tracked_dirs = {"/".join(p.split("/")[:i]) for p in tracked for i in range(1, p.count("/") + 1)}
+    own = {p.resolve() for p in skip_dirs}
+    skipped: list[SkippedPath] = []
+    candidates: list[tuple[Path, str, int]] = []
+    stack: list[tuple[str, tuple[RuleLayer, ...]]] = [("", git.layers if git else ())]
+    while stack:
+        rel_dir, inherited = stack.pop()
+        folder = root / rel_dir if rel_dir else root
+        layers = (*inherited, *_ignore_layers(folder, rel_dir))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(SkippedPath(rel_dir + "/", "unreadable", exc.strerror or type(exc).__name__))
+            continue
+        subdirs: list[tuple[str, tuple[RuleLayer, ...]]] = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                if entry.is_symlink():
+                    reason, detail = _symlink_reason(Path(entry.path), root)
+                    skipped.append(SkippedPath(rel, reason, detail))
+                    continue
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+                size = entry.stat(follow_symlinks=False).st_size if is_file else 0
+            except OSError as exc:
+                skipped.append(SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__))
+                continue
+            if is_dir:
+                reason = _dir_reason(entry, rel, layers, selection, own, tracked_dirs)
+                if reason:
+                    skipped.append(SkippedPath(rel + "/", reason))
+                else:
+                    subdirs.append((rel, layers))
+            elif not is_file:
+                skipped.append(SkippedPath(rel, "not a regular file"))
+            else:
+                reason = _file_reason(entry.name, rel, layers, selection, tracked)
+                if reason:
+                    skipped.append(SkippedPath(rel, reason))
+                else:
+                    candidates.append((Path(entry.path), rel, size))
+        stack.extend(reversed(subdirs))
+    files: list[SourceFile] = []
+    for path, rel, size in candidates:
+        result = read_source(path, rel, size, max_file_bytes)
+        (files if isinstance(result, SourceFile) else skipped).append(result)  # type: ignore[arg-type]
+    files.sort(key=lambda f: f.path)
+    skipped.sort(key=lambda s: s.path)
+    return RepoScan(root=root, files=tuple(files), skipped=tuple(skipped), git=bool(git and git.tracked))
+
+
+def _dir_reason(
+    entry: os.DirEntry[str],
+    rel: str,
+    layers: Sequence[RuleLayer],
+    selection: Selection,
+    own: set[Path],
+    tracked_dirs: set[str],
+) -> str | None:
+    reason = default_dir_reason(entry.name, os.path.exists(os.path.join(entry.path, "pyvenv.cfg")))
+    if reason:
+        return reason
+    if own and Path(entry.path).resolve() in own:
+        return "lessongen output"
+    if selection.excluded(rel, True):
+        return "--exclude"
+    reason = decide(layers, rel, True)
+    if reason in ("gitignore", "git info/exclude") and rel in tracked_dirs:
+        return None  # git tracks files inside: follow git's view
+    return reason
+
+
+def _file_reason(
+    name: str, rel: str, layers: Sequence[RuleLayer], selection: Selection, tracked: frozenset[str]
+) -> str | None:
+    reason = default_file_reason(name)
+    if reason:
+        return reason
+    if selection.excluded(rel, False):
+        return "--exclude"
+    reason = decide(layers, rel, False)
+    if reason in ("gitignore", "git info/exclude") and rel in tracked:
+        reason = None  # tracked-but-ignored files are part of the repository, as git sees it
+    if reason:
+        return reason
+    if selection.not_included(rel):
+        return "not matched by --include"
+    return None
