@@ -13,13 +13,38 @@ from lessongen.data import Batch, FilePart
 DOCS, PROJECT, SOURCE, EXAMPLES, TESTS = range(5)
 
 _DOC_DIRS = {"doc", "docs", "documentation", "guide", "guides"}
-_EXAMPLE_DIRS = {"example", "examples", "sample", "samples", "demo", "demos", "benchmarks", "bench", "scripts"}
+_EXAMPLE_DIRS = {
+    "example",
+    "examples",
+    "sample",
+    "samples",
+    "demo",
+    "demos",
+    "benchmarks",
+    "bench",
+    "scripts",
+}
 _TEST_DIRS = {"test", "tests", "testing", "__tests__", "spec", "specs", "e2e", "integration_tests"}
 _TEST_FILE = re.compile(r"(^test_.*|.*_test\.\w+$|.*\.(test|spec)\.\w+$|^conftest\.py$|.*Tests?\.\w+$)")
 _PROJECT_FILES = {
-    "pyproject.toml", "setup.py", "setup.cfg", "package.json", "cargo.toml", "go.mod", "makefile",
-    "cmakelists.txt", "pom.xml", "build.gradle", "build.gradle.kts", "gemfile", "composer.json",
-    "tsconfig.json", "dockerfile", "meson.build", "mix.exs", "deno.json",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "package.json",
+    "cargo.toml",
+    "go.mod",
+    "makefile",
+    "cmakelists.txt",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "gemfile",
+    "composer.json",
+    "tsconfig.json",
+    "dockerfile",
+    "meson.build",
+    "mix.exs",
+    "deno.json",
 }
 _DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc", ".org")
 _FIRST_IN_FOLDER = ("readme", "__init__.py", "index.", "main.", "__main__.py", "mod.rs", "lib.rs")
@@ -52,9 +77,15 @@ def _within_folder(path: str) -> tuple[int, str]:
 
 def teaching_order(parts: Sequence[FilePart]) -> list[FilePart]:
     """Sort by rank, then folder (a folder's files stay together), then README/__init__/index first."""
+
     def key(part: FilePart) -> tuple[int, list[str], tuple[int, str], int]:
         folder = posixpath.dirname(part.path)
-        return (teaching_rank(part.path), folder.split("/") if folder else [], _within_folder(part.path), part.part)
+        return (
+            teaching_rank(part.path),
+            folder.split("/") if folder else [],
+            _within_folder(part.path),
+            part.part,
+        )
 
     return sorted(parts, key=key)
 

@@ -113,7 +113,7 @@ def resolve_model(
     if window is None:
         raise UsageError(
             f"unknown model {model!r}: its context window is not in the catalog",
-            "pass --context-window N, or add [models.\"" + model + "\"] context_window = N to lessongen.toml",
+            'pass --context-window N, or add [models."' + model + '"] context_window = N to lessongen.toml',
         )
     info = base or ModelInfo(name=model, context_window=window, max_output_tokens=min(4096, window // 4))
     info = replace(info, name=model)

@@ -25,31 +25,56 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-Repo = Annotated[Path, typer.Argument(help="The repository folder to turn into a lesson.", show_default=False)]
+Repo = Annotated[
+    Path, typer.Argument(help="The repository folder to turn into a lesson.", show_default=False)
+]
 Model = Annotated[str | None, typer.Option("--model", "-m", help="Model name (default gpt-4o-mini).")]
 BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL (or OPENAI_BASE_URL).")]
-Window = Annotated[int | None, typer.Option("--context-window", help="The model's context window, in tokens.")]
+Window = Annotated[
+    int | None, typer.Option("--context-window", help="The model's context window, in tokens.")
+]
 MaxOut = Annotated[int | None, typer.Option("--max-output-tokens", help="The model's output limit.")]
 InPrice = Annotated[float | None, typer.Option("--input-price", help="USD per 1M input tokens.")]
-CachedPrice = Annotated[float | None, typer.Option("--cached-input-price", help="USD per 1M cached input tokens.")]
+CachedPrice = Annotated[
+    float | None, typer.Option("--cached-input-price", help="USD per 1M cached input tokens.")
+]
 OutPrice = Annotated[float | None, typer.Option("--output-price", help="USD per 1M output tokens.")]
-Include = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).")]
-Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out paths matching this glob (repeatable).")]
+Include = Annotated[
+    list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).")
+]
+Exclude = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Leave out paths matching this glob (repeatable).")
+]
 MaxFile = Annotated[int | None, typer.Option("--max-file-bytes", help="Skip files larger than this.")]
-NoGit = Annotated[bool, typer.Option("--no-git", help="Ignore git's view of tracked files; use ignore files only.")]
-Keep = Annotated[int | None, typer.Option("--keep-recent", help="Answered batches that keep their raw source.")]
+NoGit = Annotated[
+    bool, typer.Option("--no-git", help="Ignore git's view of tracked files; use ignore files only.")
+]
+Keep = Annotated[
+    int | None, typer.Option("--keep-recent", help="Answered batches that keep their raw source.")
+]
 Threshold = Annotated[float | None, typer.Option("--summary-threshold", help="Fold old turns at this share.")]
 Reply = Annotated[int | None, typer.Option("--reply-tokens", help="Projected reply size of a batch call.")]
 MaxReply = Annotated[int | None, typer.Option("--max-reply-tokens", help="Tokens reserved for each reply.")]
-BatchTokens = Annotated[int | None, typer.Option("--max-batch-tokens", help="Upper bound of source per batch.")]
-MaxCost = Annotated[float | None, typer.Option("--max-cost", help="Stop before spending more than this (USD).")]
+BatchTokens = Annotated[
+    int | None, typer.Option("--max-batch-tokens", help="Upper bound of source per batch.")
+]
+MaxCost = Annotated[
+    float | None, typer.Option("--max-cost", help="Stop before spending more than this (USD).")
+]
 MaxCalls = Annotated[int | None, typer.Option("--max-calls", help="Stop before making more calls than this.")]
 Prompts = Annotated[Path | None, typer.Option("--prompts-dir", help="Folder with your own prompt templates.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default lesson/).")]
-Config = Annotated[Path | None, typer.Option("--config", help="Config file (default: lessongen.toml or pyproject).")]
+Config = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default: lessongen.toml or pyproject).")
+]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Folder for lessongen's caches.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
+
+# Parameters of the commands that are not settings.
+_NOT_SETTINGS = frozenset(
+    {"repo", "config", "as_json", "list_skipped", "no_git", "dry_run", "resume", "force"}
+)
 
 _VERDICT_EXIT = {
     Verdict.FITS: ExitCode.OK,
@@ -114,7 +139,7 @@ def plan(
     list_skipped: ListSkipped = False,
 ) -> None:
     """Show what a run would send, what is left out and why, every call's size, and the cost."""
-    flags = {k: v for k, v in locals().items() if k not in {"repo", "config", "as_json", "list_skipped", "no_git"}}
+    flags = {k: v for k, v in locals().items() if k not in _NOT_SETTINGS}
     flags["use_git"] = False if no_git else None
 
     def go() -> None:
@@ -153,8 +178,7 @@ def run(
     list_skipped: ListSkipped = False,
 ) -> None:
     """Write the lesson: plan, then drive one growing chat with the model (or only plan with --dry-run)."""
-    skip = {"repo", "config", "as_json", "list_skipped", "no_git", "dry_run"}
-    flags = {k: v for k, v in locals().items() if k not in skip}
+    flags = {k: v for k, v in locals().items() if k not in _NOT_SETTINGS}
     flags["use_git"] = False if no_git else None
 
     def go() -> None:

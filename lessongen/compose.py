@@ -30,7 +30,11 @@ def _attr(value: str) -> str:
 
 def file_open(part: FilePart) -> str:
     """The tag that opens a file in a batch message; it starts a line and ends with a newline."""
-    where = f' part="{part.part} of {part.parts}" lines="{part.start_line}-{part.end_line}"' if part.parts > 1 else ""
+    where = (
+        f' part="{part.part} of {part.parts}" lines="{part.start_line}-{part.end_line}"'
+        if part.parts > 1
+        else ""
+    )
     return f'<file path="{_attr(part.path)}"{where} id="{part.digest[:12]}">\n'
 
 
@@ -80,7 +84,9 @@ class Composer:
 
     def stub(self, batch: Batch, count: int) -> Message:
         """The short note that replaces a batch's source once it has been explained."""
-        text = self.prompts.render("stub", number=batch.index + 1, count=count, file_list=", ".join(batch.paths))
+        text = self.prompts.render(
+            "stub", number=batch.index + 1, count=count, file_list=", ".join(batch.paths)
+        )
         return self._message(USER, text)
 
     def summary_request(self, limit_words: int) -> Message:

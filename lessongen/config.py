@@ -286,7 +286,9 @@ def resolve_settings(
         elif key in _PARSERS:
             values[key] = _parse(key, value, where)
         else:
-            raise UsageError(f"unknown setting {key!r} in {where}", "see examples/lessongen.toml for every setting")
+            raise UsageError(
+                f"unknown setting {key!r} in {where}", "see examples/lessongen.toml for every setting"
+            )
     for key, sdk_name in _SDK_ENV.items():
         if env.get(sdk_name):
             values[key] = _parse(key, env[sdk_name], sdk_name)

@@ -18,8 +18,14 @@ def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache
         cache.put_many({f.digest: n for f, n in zip(missing, counts, strict=True)})
         cache.flush()
     return tuple(
-        FilePart(path=f.path, text=f.text, tokens=cache.get(f.digest) or 0, digest=f.digest,
-                 start_line=1, end_line=max(f.line_count, 1))
+        FilePart(
+            path=f.path,
+            text=f.text,
+            tokens=cache.get(f.digest) or 0,
+            digest=f.digest,
+            start_line=1,
+            end_line=max(f.line_count, 1),
+        )
         for f in files
     )
 
@@ -50,7 +56,8 @@ def split_part(part: FilePart, budget: int, counter: Counter) -> tuple[FilePart,
     lines = part.text.splitlines(keepends=True)
     line_tokens = counter.count_many(lines)
     pieces: list[tuple[str, int, int]] = []  # text, first line, last line
-    start, chunk, estimate = 0, [], 0
+    start, estimate = 0, 0
+    chunk: list[str] = []
     for index, (line, tokens) in enumerate(zip(lines, line_tokens, strict=True)):
         if tokens > budget:
             if chunk:
@@ -73,12 +80,23 @@ def split_part(part: FilePart, budget: int, counter: Counter) -> tuple[FilePart,
             middle = (first + last) // 2
             head = "".join(lines[first - 1 : middle])
             tail = "".join(lines[middle:last])
-            exact += [(head, counter.count(head), first, middle), (tail, counter.count(tail), middle + 1, last)]
+            exact += [
+                (head, counter.count(head), first, middle),
+                (tail, counter.count(tail), middle + 1, last),
+            ]
         else:
             exact.append((text, tokens, first, last))
     total = len(exact)
     return tuple(
-        FilePart(p.path, p.text, p.tokens, p.digest, part=i + 1, parts=total, start_line=p.start_line,
-                 end_line=p.end_line)
+        FilePart(
+            p.path,
+            p.text,
+            p.tokens,
+            p.digest,
+            part=i + 1,
+            parts=total,
+            start_line=p.start_line,
+            end_line=p.end_line,
+        )
         for i, p in enumerate(_piece(part, text, tokens, first, last) for text, tokens, first, last in exact)
     )

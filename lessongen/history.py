@@ -46,7 +46,9 @@ class Policy:
 
     def projected_reply(self, kind: CallKind) -> int:
         """The reply size assumed for a call of this kind."""
-        return {CallKind.BATCH: self.batch_reply, CallKind.SUMMARY: self.summary_reply}.get(kind, self.intro_reply)
+        return {CallKind.BATCH: self.batch_reply, CallKind.SUMMARY: self.summary_reply}.get(
+            kind, self.intro_reply
+        )
 
     def batch_budget(self, fixed_tokens: int) -> int:
         """Source tokens per batch so that K kept batches, a summary and a new batch fit under summary_at."""
@@ -194,7 +196,12 @@ def preflight(call: PendingCall, policy: Policy, ratio: float = 1.0) -> None:
 
 
 def apply_reply(
-    state: ChatState, call: PendingCall, reply: Message, batches: Sequence[Batch], composer: Composer, keep: int
+    state: ChatState,
+    call: PendingCall,
+    reply: Message,
+    batches: Sequence[Batch],
+    composer: Composer,
+    keep: int,
 ) -> ChatState:
     """The history after a call is answered: append, stub old source, or fold into the summary."""
     if call.kind is CallKind.SUMMARY:

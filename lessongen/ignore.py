@@ -48,6 +48,8 @@ _FILE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data dump", ("*.sqlite", "*.sqlite3", "*.db", "*.parquet", "*.pkl", "*.pickle", "*.npy", "*.npz",
                    "*.h5", "*.onnx", "*.gguf", "*.safetensors", "*.pt", "*.ckpt", "*.pdf")),
     ("os clutter", (".DS_Store", "Thumbs.db", "desktop.ini")),
+    ("vcs metadata", (".gitignore", ".gitattributes", ".gitmodules", ".gitkeep", ".keep", ".lessongenignore",
+                      ".hgignore", ".mailmap", ".git-blame-ignore-revs")),
 )
 
 

@@ -87,7 +87,9 @@ def prepare(
     batches: tuple[Batch, ...] = ()
     if budget > 0:
         batches = make_batches(parts, budget, partial(split_part, counter=counter))
-    return Prepared(settings, model, counter, composer, policy, scan, parts, batches, budget, system_tokens, notes)
+    return Prepared(
+        settings, model, counter, composer, policy, scan, parts, batches, budget, system_tokens, notes
+    )
 
 
 def build_plan(prepared: Prepared) -> Plan:

@@ -35,7 +35,9 @@ class Verdict(StrEnum):
 def call_cost(model: ModelInfo, prompt: int, cached: int, reply: int) -> tuple[float, float]:
     """USD of one call with prompt caching, and without it."""
     fresh = prompt - cached
-    with_cache = (fresh * model.input_price + cached * model.cached_input_price + reply * model.output_price) / 1e6
+    with_cache = (
+        fresh * model.input_price + cached * model.cached_input_price + reply * model.output_price
+    ) / 1e6
     without = (prompt * model.input_price + reply * model.output_price) / 1e6
     return with_cache, without
 
@@ -77,8 +79,19 @@ def simulate(batches: Sequence[Batch], composer: Composer, policy: Policy, model
         cached = billable_cached(cached_prefix(sent, call.messages))
         cost, cost_plain = call_cost(model, call.prompt_tokens, cached, reply_tokens)
         index = len(calls) + 1
-        calls.append(CallRecord(index, call.kind, call.label, call.request.tokens, call.prompt_tokens,
-                                cached, reply_tokens, cost, cost_plain))
+        calls.append(
+            CallRecord(
+                index,
+                call.kind,
+                call.label,
+                call.request.tokens,
+                call.prompt_tokens,
+                cached,
+                reply_tokens,
+                cost,
+                cost_plain,
+            )
+        )
         sent.append(call.messages)
         reply = composer.projected_reply(str(index), reply_tokens)
         state = apply_reply(state, call, reply, batches, composer, policy.keep_recent)

@@ -17,7 +17,7 @@ def plan_report(plan: Plan) -> dict[str, Any]:
         {"path": s.path, "included": False, "tokens": None, "reason": s.reason, "detail": s.detail or None}
         for s in plan.scan.skipped
     ]
-    files.sort(key=lambda f: f["path"])
+    files.sort(key=lambda f: str(f["path"]))
     return {
         "model": plan.model.name,
         "encoding": plan.encoding,

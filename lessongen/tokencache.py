@@ -26,8 +26,10 @@ class TokenCache:
         assert self._path is not None
         self._path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self._path, timeout=2.0)
-        db.execute("CREATE TABLE IF NOT EXISTS tokens (encoding TEXT, digest TEXT, tokens INTEGER, "
-                   "PRIMARY KEY (encoding, digest))")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS tokens (encoding TEXT, digest TEXT, tokens INTEGER, "
+            "PRIMARY KEY (encoding, digest))"
+        )
         return db
 
     def _load(self) -> None:

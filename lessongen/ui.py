@@ -68,7 +68,9 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
             biggest.add_row(part.path, f"{part.tokens:,}")
         console.print(biggest)
     if plan.batches:
-        batches = Table(title=f"batches (budget {plan.batch_budget:,} source tokens each)", title_justify="left")
+        batches = Table(
+            title=f"batches (budget {plan.batch_budget:,} source tokens each)", title_justify="left"
+        )
         batches.add_column("#", justify="right")
         batches.add_column("files", justify="right")
         batches.add_column("tokens", justify="right")
@@ -85,14 +87,22 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         for call in plan.calls:
             share = call.prompt_tokens / model.context_window
             calls.add_row(
-                str(call.index), call.label, f"{call.new_tokens:,}", f"{call.prompt_tokens:,}",
-                f"{call.cached_tokens:,}", f"{call.reply_tokens:,}", f"{share:.0%}", _money(call.cost_usd),
+                str(call.index),
+                call.label,
+                f"{call.new_tokens:,}",
+                f"{call.prompt_tokens:,}",
+                f"{call.cached_tokens:,}",
+                f"{call.reply_tokens:,}",
+                f"{share:.0%}",
+                _money(call.cost_usd),
                 style="yellow" if call.kind.value == "summary" else None,
             )
         console.print(calls)
     points = plan.summary_points()
     if points:
-        console.print(f"rolling summaries at calls {', '.join(map(str, points))}: older turns are folded there")
+        console.print(
+            f"rolling summaries at calls {', '.join(map(str, points))}: older turns are folded there"
+        )
     else:
         console.print("no rolling summary needed: the whole history fits")
     peak = totals.peak_prompt_tokens

@@ -1,0 +1,112 @@
+import itertools
+from functools import partial
+
+from helpers import part
+
+from lessongen.batching import (
+    DOCS,
+    EXAMPLES,
+    PROJECT,
+    SOURCE,
+    TESTS,
+    make_batches,
+    teaching_order,
+    teaching_rank,
+)
+from lessongen.counting import split_part
+from lessongen.data import FilePart
+from lessongen.tokens import TokenCounter
+
+
+def no_split(p: FilePart, budget: int) -> tuple[FilePart, ...]:
+    raise AssertionError("nothing here should need splitting")
+
+
+def test_teaching_rank() -> None:
+    assert teaching_rank("README.md") == DOCS
+    assert teaching_rank("docs/guide/setup.md") == DOCS
+    assert teaching_rank("pyproject.toml") == PROJECT
+    assert teaching_rank("src/app/core.py") == SOURCE
+    assert teaching_rank("examples/demo.py") == EXAMPLES
+    assert teaching_rank("tests/test_core.py") == TESTS
+    assert teaching_rank("src/core_test.go") == TESTS
+    assert teaching_rank("web/button.spec.ts") == TESTS
+
+
+def test_teaching_order_keeps_folders_together() -> None:
+    paths = [
+        "tests/test_a.py",
+        "src/pkg/b.py",
+        "src/pkg/__init__.py",
+        "src/a.py",
+        "README.md",
+        "pyproject.toml",
+        "src/pkg/sub/c.py",
+        "src/README.md",
+        "src-extra/x.py",
+        "docs/intro.md",
+    ]
+    order = [p.path for p in teaching_order([part(p, 1) for p in paths])]
+    assert order == [
+        "README.md",
+        "docs/intro.md",
+        "pyproject.toml",
+        "src/README.md",
+        "src/a.py",
+        "src/pkg/__init__.py",
+        "src/pkg/b.py",
+        "src/pkg/sub/c.py",
+        "src-extra/x.py",
+        "tests/test_a.py",
+    ]
+
+
+def test_batches_respect_budget_and_keep_folders() -> None:
+    parts = [part(f"a/{i}.py", 100) for i in range(3)] + [part(f"b/{i}.py", 100) for i in range(3)]
+    batches = make_batches(parts, budget=500, split=no_split, overhead=10)
+    assert [b.paths for b in batches] == [
+        ("a/0.py", "a/1.py", "a/2.py"),
+        ("b/0.py", "b/1.py", "b/2.py"),
+    ]
+    assert all(b.tokens + 10 * len(b.parts) <= 500 for b in batches)
+
+
+def test_small_folders_share_a_batch() -> None:
+    parts = [part("a/x.py", 50), part("b/y.py", 50), part("c/z.py", 50)]
+    batches = make_batches(parts, budget=500, split=no_split, overhead=10)
+    assert len(batches) == 1
+
+
+def test_folder_larger_than_a_batch_is_spread_in_order() -> None:
+    parts = [part(f"big/{i:02d}.py", 200) for i in range(5)]
+    batches = make_batches(parts, budget=450, split=no_split, overhead=10)
+    flat = [p for b in batches for p in b.paths]
+    assert flat == [f"big/{i:02d}.py" for i in range(5)]
+    assert [len(b.parts) for b in batches] == [2, 2, 1]
+
+
+def test_large_file_split_into_line_ranges_nothing_lost() -> None:
+    counter = TokenCounter.for_model("gpt-4o-mini")
+    text = "".join(f"def function_{i}(value):\n    return value * {i} + {i * 7}\n\n" for i in range(600))
+    whole = FilePart("pkg/huge.py", text, counter.count(text), "d" * 32, end_line=text.count("\n"))
+    batches = make_batches([whole], budget=2000, split=partial(split_part, counter=counter), overhead=32)
+    pieces = [p for b in batches for p in b.parts]
+    assert len(pieces) > 3
+    assert "".join(p.text for p in pieces) == text
+    assert all(p.tokens <= 2000 - 32 and p.tokens == counter.count(p.text) for p in pieces)
+    assert pieces[0].start_line == 1 and pieces[-1].end_line == text.count("\n")
+    for before, after in itertools.pairwise(pieces):
+        assert after.start_line == before.end_line + 1
+    assert (
+        pieces[1].label
+        == f"pkg/huge.py (part 2 of {len(pieces)}, lines {pieces[1].start_line}-{pieces[1].end_line})"
+    )
+
+
+def test_single_huge_line_is_cut_not_dropped() -> None:
+    counter = TokenCounter.for_model("gpt-4o-mini")
+    text = "x = '" + "ab" * 20000 + "'\n"
+    whole = FilePart("data.py", text, counter.count(text), "e" * 32)
+    pieces = split_part(whole, 1000, counter)
+    assert "".join(p.text for p in pieces) == text
+    assert all(p.tokens <= 1000 for p in pieces)

@@ -1,0 +1,134 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+from helpers import TINY_TEMPLATES
+from typer.testing import CliRunner
+
+from lessongen.cli import app
+
+GOLDEN = Path(__file__).parent / "golden"
+ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=ENV)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_fits_and_reports(sample_repo: Path) -> None:
+    code, out, err = invoke("plan", str(sample_repo))
+    assert code == 0, err
+    assert "verdict: fits" in out
+    assert "gitignore" in out and "image" in out
+    assert "projected cost" in out and "peak context" in out
+    assert err == ""
+
+
+def test_json_report_has_the_documented_keys(sample_repo: Path) -> None:
+    code, out, _ = invoke("plan", str(sample_repo), "--json")
+    assert code == 0
+    report = json.loads(out)
+    for key in ("model", "context_window", "files", "batches", "calls", "totals", "verdict"):
+        assert key in report
+    files = {f["path"]: f for f in report["files"]}
+    assert files["debug.log"] == {
+        "path": "debug.log",
+        "included": False,
+        "tokens": None,
+        "reason": "gitignore",
+        "detail": None,
+    }
+    assert files["logo.png"]["reason"] == "image"
+    assert files["src/calc/ops.py"]["included"] and files["src/calc/ops.py"]["tokens"] > 10
+    assert [c["kind"] for c in report["calls"]] == ["batch", "intro"]
+    assert report["batches"][0]["files"][0] == "README.md"
+    assert report["batches"][0]["files"][-1] == "tests/test_ops.py"
+    for key in (
+        "files_included",
+        "files_skipped",
+        "source_tokens",
+        "prompt_tokens",
+        "cached_tokens",
+        "reply_tokens",
+        "peak_prompt_tokens",
+        "cost_usd",
+        "cost_usd_without_cache",
+    ):
+        assert key in report["totals"]
+    assert report["totals"]["files_included"] == 4
+    assert report["verdict"] == "fits"
+
+
+def test_run_dry_run_equals_plan(sample_repo: Path) -> None:
+    _, plan_out, _ = invoke("plan", str(sample_repo), "--json")
+    code, run_out, _ = invoke("run", str(sample_repo), "--dry-run", "--json")
+    assert code == 0 and json.loads(run_out) == json.loads(plan_out)
+
+
+def test_does_not_fit_exit_code(sample_repo: Path) -> None:
+    code, out, _ = invoke("plan", str(sample_repo), "--context-window", "1000", "--json")
+    assert code == 3
+    assert json.loads(out)["verdict"] == "does-not-fit"
+
+
+def test_over_budget_exit_code(sample_repo: Path) -> None:
+    code, out, _ = invoke("plan", str(sample_repo), "--max-cost", "0.0000001")
+    assert code == 4
+    assert "over-budget" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--keep-recent", "-1"], "invalid keep_recent in --keep-recent"),
+        (["--model", "my-own-llm"], "--context-window"),
+        (["--prompts-dir", "/nonexistent/prompts"], "prompts folder"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(sample_repo: Path, args: list[str], needle: str) -> None:
+    code, out, err = invoke("plan", str(sample_repo), *args)
+    assert code == 2
+    assert needle in err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "Traceback" not in err + out
+
+
+def test_missing_path_exit_2(tmp_path: Path) -> None:
+    code, _, err = invoke("plan", str(tmp_path / "missing"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_empty_repository_exit_2(tmp_path: Path) -> None:
+    code, out, _ = invoke("plan", str(tmp_path), "--json")
+    assert code == 2
+    assert json.loads(out)["verdict"] == "nothing-to-send"
+
+
+def test_list_skipped(sample_repo: Path) -> None:
+    code, out, _ = invoke("plan", str(sample_repo), "--list-skipped")
+    assert code == 0
+    assert "skipped paths" in out and "debug.log" in out
+
+
+def test_terminal_report_golden(sample_repo: Path, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for name, text in TINY_TEMPLATES.items():
+        (prompts / f"{name}.md").write_text(text + "\n")
+    code, out, _ = invoke(
+        "plan", str(sample_repo), "--prompts-dir", str(prompts), "--max-batch-tokens", "300"
+    )
+    assert code == 0
+    out = out.replace(str(sample_repo), "<repo>")
+    golden = GOLDEN / "plan_sample.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(out)
+    assert out == golden.read_text()
+
+
+def test_version() -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0 and out.startswith("lessongen ")
