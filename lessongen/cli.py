@@ -12,10 +12,10 @@ import typer
 from lessongen import __version__
 from lessongen.config import Settings, resolve_settings
 from lessongen.errors import ExitCode, LessongenError
-from lessongen.pipeline import build_plan, prepare
+from lessongen.pipeline import build_plan, default_model, execute, prepare
 from lessongen.plan import Plan, Verdict
 from lessongen.report import plan_report
-from lessongen.ui import error, make_console, render_plan
+from lessongen.ui import error, make_console, make_observer, render_plan, render_run
 
 app = typer.Typer(
     name="lessongen",
@@ -69,6 +69,10 @@ Config = Annotated[
 ]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Folder for lessongen's caches.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue a stopped run without paying for any call twice.")]
+Force = Annotated[bool, typer.Option("--force", help="Start over, replacing the lesson in the output folder.")]
+Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per request (default 120).")]
+Retries = Annotated[int | None, typer.Option("--max-retries", help="Retries on 429/5xx/timeouts (default 5).")]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
 
 # Parameters of the commands that are not settings.
@@ -109,6 +113,29 @@ def _guard(action: Any, *args: Any) -> None:
     except LessongenError as exc:
         error(make_console(stderr=True), exc.one_line())
         raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        error(make_console(stderr=True), "interrupted (rerun with --resume to continue a live run)")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool) -> None:
+    prepared = prepare(settings)
+    plan = build_plan(prepared)
+    if plan.verdict is not Verdict.FITS:
+        _show_plan(plan, as_json=False, list_skipped=list_skipped)
+    model, server = default_model(settings)
+    progress = make_console(stderr=True)
+    observer = make_observer(progress, prepared.model.context_window, len(prepared.batches))
+    try:
+        outcome = execute(prepared, plan, model, observer, resume=resume, force=force, server=server)
+    finally:
+        observer.close()
+        model_close = getattr(model, "close", None)
+        if model_close:
+            model_close()
+    render_run(make_console(), outcome)
+    if outcome.stopped is not None:
+        raise outcome.stopped
 
 
 @app.command()
@@ -170,10 +197,14 @@ def run(
     max_batch_tokens: BatchTokens = None,
     max_cost: MaxCost = None,
     max_calls: MaxCalls = None,
+    timeout: Timeout = None,
+    max_retries: Retries = None,
     prompts_dir: Prompts = None,
     output: Output = None,
     config: Config = None,
     cache_dir: CacheDir = None,
+    resume: Resume = False,
+    force: Force = False,
     as_json: AsJson = False,
     list_skipped: ListSkipped = False,
 ) -> None:
@@ -186,7 +217,7 @@ def run(
         if dry_run:
             _plan(settings, as_json, list_skipped)
             return
-        raise LessongenError("the live run is not available in this build", "use --dry-run")
+        _live(settings, resume, force, list_skipped)
 
     _guard(go)
 

@@ -156,9 +156,18 @@ def _foldable(state: ChatState, keep: int) -> tuple[Turn, ...]:
 
 
 def next_call(
-    state: ChatState, batches: Sequence[Batch], composer: Composer, policy: Policy, summary_words: int = 600
+    state: ChatState,
+    batches: Sequence[Batch],
+    composer: Composer,
+    policy: Policy,
+    ratio: float = 1.0,
+    summary_words: int = 600,
 ) -> PendingCall | None:
-    """The call the policy makes next, or None when the lesson is complete."""
+    """The call the policy makes next, or None when the lesson is complete.
+
+    `ratio` is how much more the server counts than our tokenizer (measured in the live run); the
+    summary decision uses the scaled count so it adapts to servers that tokenize differently.
+    """
     if state.done:
         return None
     history = state.messages()
@@ -169,7 +178,7 @@ def next_call(
     else:
         kind, request, first, last = CallKind.INTRO, composer.intro_request(count), 0, count
     tokens = prompt_tokens(history) + request.tokens
-    if tokens + policy.projected_reply(kind) > policy.summary_at:
+    if int(tokens * max(ratio, 1.0)) + policy.projected_reply(kind) > policy.summary_at:
         older = _foldable(state, policy.keep_recent)
         if older:
             request = composer.summary_request(summary_words)

@@ -48,7 +48,7 @@ _FILE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data dump", ("*.sqlite", "*.sqlite3", "*.db", "*.parquet", "*.pkl", "*.pickle", "*.npy", "*.npz",
                    "*.h5", "*.onnx", "*.gguf", "*.safetensors", "*.pt", "*.ckpt", "*.pdf")),
     ("os clutter", (".DS_Store", "Thumbs.db", "desktop.ini")),
-    ("vcs metadata", (".gitignore", ".gitattributes", ".gitmodules", ".gitkeep", ".keep", ".lessongenignore",
+    ("vcs metadata", (".git", ".gitignore", ".gitattributes", ".gitmodules", ".gitkeep", ".keep", ".lessongenignore",
                       ".hgignore", ".mailmap", ".git-blame-ignore-revs")),
 )
 
@@ -88,12 +88,14 @@ class RuleLayer:
     """One ignore file's rules, anchored at a folder (relative to the repository, '' for its root).
 
     `prefix` is prepended for layers that sit above the repository root (a parent .gitignore).
+    `dir_spec` judges folders when it differs from `spec` (see `_folder_line`).
     """
 
     base: str
     spec: pathspec.GitIgnoreSpec
     reason: str
     prefix: str = ""
+    dir_spec: pathspec.GitIgnoreSpec | None = None
 
     def decide(self, rel: str, is_dir: bool) -> bool | None:
         """True if ignored, False if re-included by a negation, None if no rule matches."""
@@ -102,7 +104,7 @@ class RuleLayer:
                 return None
             rel = rel[len(self.base) + 1 :]
         candidate = self.prefix + rel + ("/" if is_dir else "")
-        result = self.spec.check_file(candidate)
+        result = ((self.dir_spec or self.spec) if is_dir else self.spec).check_file(candidate)
         return None if result.include is None else bool(result.include)
 
 
@@ -111,7 +113,17 @@ def layer_from_lines(lines: Iterable[str], base: str, reason: str, prefix: str =
     kept = [line.rstrip("\r\n") for line in lines]
     if not any(line.strip() and not line.lstrip().startswith("#") for line in kept):
         return None
-    return RuleLayer(base=base, spec=pathspec.GitIgnoreSpec.from_lines(kept), reason=reason, prefix=prefix)
+    folder_lines = [_folder_line(line) for line in kept]
+    dir_spec = pathspec.GitIgnoreSpec.from_lines(folder_lines) if folder_lines != kept else None
+    spec = pathspec.GitIgnoreSpec.from_lines(kept)
+    return RuleLayer(base=base, spec=spec, reason=reason, prefix=prefix, dir_spec=dir_spec)
+
+
+def _folder_line(line: str) -> str:
+    # git's `x/**` matches what x holds but not x itself, so a negation below x still works; pathspec
+    # matches the folder candidate `x/` too. For folders, `x/*` says what git means.
+    rule = line.rstrip()
+    return rule[:-1] if rule.endswith("/**") else line
 
 
 def decide(layers: Sequence[RuleLayer], rel: str, is_dir: bool) -> str | None:

@@ -6,9 +6,12 @@ import sys
 from typing import TextIO
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from lessongen.ledger import LedgerEntry, ledger_totals
+from lessongen.pipeline import RunOutcome
 from lessongen.plan import Plan, Verdict
 
 
@@ -115,3 +118,112 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
     )
     style = "bold green" if plan.verdict is Verdict.FITS else "bold red"
     console.print(Text(f"verdict: {plan.verdict.value}: {plan.reason}", style=style))
+
+
+class PlainObserver:
+    """One line per call, for CI logs and anything that is not a terminal."""
+
+    def __init__(self, console: Console, window: int) -> None:
+        self.console = console
+        self.window = window
+
+    def call_started(self, index: int, label: str, estimate: int, replay: bool) -> None:
+        """Nothing: the line is printed when the call is done."""
+
+    def call_finished(self, entry: LedgerEntry, batches_done: int, batches_total: int) -> None:
+        """One plain line with the call's tokens and the spend so far."""
+        source = "replayed from journal" if entry.replayed else f"{entry.seconds:.1f}s"
+        retries = f", {entry.attempts - 1} retries" if entry.attempts > 1 else ""
+        self.console.print(
+            f"call {entry.index} {entry.label}: prompt {entry.prompt_tokens:,} (est {entry.estimate_tokens:,}), "
+            f"cached {entry.cached_tokens:,}, reply {entry.completion_tokens:,}, "
+            f"context {entry.prompt_tokens / self.window:.0%}, ${entry.cost_usd:.4f} "
+            f"(total ${entry.total_cost_usd:.4f}), batch {min(batches_done, batches_total)}/{batches_total}, "
+            f"{source}{retries}",
+            soft_wrap=True,
+        )
+
+    def note(self, text: str) -> None:
+        """A note on its own line."""
+        self.console.print(f"note: {text}", soft_wrap=True)
+
+    def close(self) -> None:
+        """Nothing to tear down."""
+
+
+class LiveObserver(PlainObserver):
+    """A progress bar with batch n of N, context use, tokens and spend, for a terminal."""
+
+    def __init__(self, console: Console, window: int, total_batches: int) -> None:
+        super().__init__(console, window)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("batch {task.completed}/{task.total}"),
+            TextColumn("{task.fields[stats]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task = self.progress.add_task("starting", total=total_batches, stats="")
+        self.progress.start()
+
+    def call_started(self, index: int, label: str, estimate: int, replay: bool) -> None:
+        """Show which call is in flight."""
+        verb = "replaying" if replay else "calling"
+        self.progress.update(self.task, description=f"{verb} {label} (~{estimate:,} tokens)")
+
+    def call_finished(self, entry: LedgerEntry, batches_done: int, batches_total: int) -> None:
+        """Advance the bar and update context use and spend."""
+        stats = (
+            f"context {entry.prompt_tokens / self.window:.0%} | {entry.prompt_tokens:,} in "
+            f"({entry.cached_tokens:,} cached) | ${entry.total_cost_usd:.4f}"
+        )
+        self.progress.update(self.task, completed=min(batches_done, batches_total), stats=stats)
+
+    def note(self, text: str) -> None:
+        """A note above the bar."""
+        self.progress.console.print(f"note: {text}", soft_wrap=True)
+
+    def close(self) -> None:
+        """Stop the live display."""
+        self.progress.stop()
+
+
+def make_observer(console: Console, window: int, total_batches: int) -> PlainObserver:
+    """A live progress bar in a terminal, plain lines elsewhere (CI)."""
+    if console.is_terminal and not console.is_dumb_terminal:
+        return LiveObserver(console, window, total_batches)
+    return PlainObserver(console, window)
+
+
+def render_run(console: Console, outcome: RunOutcome) -> None:
+    """The table of calls and totals at the end of a run, and where the outputs are."""
+    table = Table(title="calls", title_justify="left")
+    for name in ("#", "call", "estimate", "prompt", "cached", "reply", "cost", "total"):
+        table.add_column(name, justify="left" if name == "call" else "right")
+    for e in outcome.entries:
+        table.add_row(
+            str(e.index), e.label + (" (replayed)" if e.replayed else ""), f"{e.estimate_tokens:,}",
+            f"{e.prompt_tokens:,}", f"{e.cached_tokens:,}", f"{e.completion_tokens:,}", _money(e.cost_usd),
+            _money(e.total_cost_usd),
+        )
+    console.print(table)
+    totals = ledger_totals(outcome.entries)
+    share = totals["cached_tokens"] / totals["prompt_tokens"] if totals["prompt_tokens"] else 0.0
+    console.print(
+        f"{totals['calls']} calls, {totals['prompt_tokens']:,} prompt tokens ({share:.0%} cached), "
+        f"{totals['completion_tokens']:,} reply tokens, {_money(totals['cost_usd'])}; "
+        f"plan projected {outcome.plan.totals.prompt_tokens:,} prompt tokens, {_money(outcome.plan.totals.cost_usd)}"
+    )
+    for deviation in outcome.deviations:
+        console.print(f"differs from the plan: {deviation}", soft_wrap=True)
+    script = outcome.script
+    scenes = sum(len(c.scenes) for c in script.chapters)
+    console.print(
+        f"script: {len(script.chapters)} chapters, {scenes} scenes, about {round(script.duration_seconds / 60)} min; "
+        f"{len(script.anchor_issues)} anchor issues, {len(script.uncovered)} files uncovered"
+    )
+    for path in outcome.outputs:
+        console.print(f"wrote {path}", soft_wrap=True)

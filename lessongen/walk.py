@@ -43,17 +43,18 @@ def _git(root: Path, *args: str) -> str | None:
 
 def _read_lines(path: Path) -> list[str] | None:
     try:
-        return path.read_text("utf-8", errors="replace").splitlines()
+        return path.read_text("utf-8-sig", errors="replace").splitlines()  # git skips a leading BOM too
     except OSError:
         return None
 
 
 def probe_git(root: Path) -> GitView | None:
     """Ask git for the tracked files and the ignore files above `root`; None when not a work tree."""
+    root = root.resolve()  # git answers with resolved paths; a symlinked or relative root must compare
     out = _git(root, "rev-parse", "--show-toplevel", "--absolute-git-dir")
     if out is None:
         return None
-    top_text, git_dir = (out.splitlines() + ["", ""])[:2]
+    top_text, git_dir = ([*out.splitlines(), "", ""])[:2]
     top = Path(top_text).resolve()
     tracked_out = _git(root, "ls-files", "-z", "--cached")
     tracked = frozenset(p for p in (tracked_out or "").split("\0") if p)
@@ -142,6 +143,7 @@ def scan_repository(
     use_git: bool = True,
     skip_dirs: Sequence[Path] = (),
     git_probe: Callable[[Path], GitView | None] = probe_git,
+    read: Callable[[Path, str, int, int], SourceFile | SkippedPath] = read_source,
 ) -> RepoScan:
     """Walk `root` and read every file that may be sent, keeping a reason for each path left out."""
     root = root.resolve()
@@ -167,8 +169,7 @@ def scan_repository(
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
                 if entry.is_symlink():
-                    reason, detail = _symlink_reason(Path(entry.path), root)
-                    skipped.append(SkippedPath(rel, reason, detail))
+                    skipped.append(SkippedPath(rel, *_symlink_reason(Path(entry.path), root)))
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = entry.is_file(follow_symlinks=False)
@@ -193,11 +194,23 @@ def scan_repository(
         stack.extend(reversed(subdirs))
     files: list[SourceFile] = []
     for path, rel, size in candidates:
-        result = read_source(path, rel, size, max_file_bytes)
-        (files if isinstance(result, SourceFile) else skipped).append(result)  # type: ignore[arg-type]
+        result = _read_candidate(read, path, rel, size, max_file_bytes)
+        if isinstance(result, SourceFile):
+            files.append(result)
+        else:
+            skipped.append(result)
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: s.path)
     return RepoScan(root=root, files=tuple(files), skipped=tuple(skipped), git=bool(git and git.tracked))
+
+
+def _read_candidate(
+    read: Callable[[Path, str, int, int], SourceFile | SkippedPath], path: Path, rel: str, size: int, cap: int
+) -> SourceFile | SkippedPath:
+    try:
+        return read(path, rel, size, cap)
+    except OSError as exc:  # a reader that raises still costs one file, not the whole scan
+        return SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__)
 
 
 def _dir_reason(

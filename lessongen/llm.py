@@ -1,0 +1,53 @@
+"""The model seam: messages in; text, finish reason and usage out. Nothing here imports openai."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage as the server reported it."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer from the model."""
+
+    text: str
+    finish_reason: str
+    usage: Usage | None
+    attempts: int = 1  # requests it took, retries included
+    response_format: str = "text"  # what the server accepted: json_schema, json_object or text
+
+
+class ChatModel(Protocol):
+    """What lessongen needs from a chat model."""
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
+    ) -> Completion:
+        """Answer the chat; with a schema, ask for JSON that follows it where the server supports that."""
+        ...
+
+
+@dataclass
+class ScriptedModel:
+    """A model that answers from a list, for unit tests and examples; records what it was sent."""
+
+    replies: list[str]
+    sent: list[list[dict[str, str]]]
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
+    ) -> Completion:
+        """The next scripted reply."""
+        self.sent.append([dict(m) for m in messages])
+        text = self.replies.pop(0)
+        return Completion(text=text, finish_reason="stop", usage=None)

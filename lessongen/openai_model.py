@@ -1,0 +1,154 @@
+"""The ChatModel over the openai SDK's Chat Completions: the only module that imports openai."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import openai
+
+from lessongen.config import Secret
+from lessongen.errors import DoesNotFitError, ModelError, UsageError
+from lessongen.llm import Completion, Usage
+
+# Placeholder for local servers that need no key: the SDK insists on one.
+_NO_KEY = "no-key-needed"
+# Response formats to try, most structured first; a server that rejects one is asked with the next.
+_FORMATS = ("json_schema", "json_object", "text")
+
+
+def _is_openai(base_url: str | None) -> bool:
+    return base_url is None or "api.openai.com" in base_url
+
+
+class OpenAIChatModel:
+    """Chat Completions with timeouts, retries with backoff on 429/5xx/timeouts (Retry-After honoured)."""
+
+    def __init__(
+        self,
+        model: str,
+        api_key: Secret | None,
+        base_url: str | None,
+        timeout: float = 120.0,
+        max_retries: int = 5,
+        malformed_retries: int = 2,
+    ) -> None:
+        if api_key is None and _is_openai(base_url):
+            raise UsageError(
+                "no API key for OpenAI",
+                "set OPENAI_API_KEY, or --base-url for a server that needs no key",
+            )
+        self._client = openai.OpenAI(
+            api_key=api_key.reveal() if api_key else _NO_KEY,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._model = model
+        self._official = _is_openai(base_url)
+        self._malformed_retries = malformed_retries
+        self._format_index = 0
+        self.where = base_url or "https://api.openai.com/v1"
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._client.close()
+
+    def _response_format(self, schema: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        kind = _FORMATS[self._format_index] if schema is not None else "text"
+        if kind == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "chapter", "schema": dict(schema or {})}}
+        if kind == "json_object":
+            return {"type": "json_object"}
+        return None
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
+    ) -> Completion:
+        """One answer; malformed bodies are retried, and unsupported response formats stepped down."""
+        attempts = 0
+        while True:
+            response_format = self._response_format(schema)
+            try:
+                raw, attempts_taken = self._create(messages, max_tokens, response_format)
+                attempts += attempts_taken
+                return self._completion(raw, attempts, (response_format or {}).get("type", "text"))
+            except openai.BadRequestError as exc:
+                if response_format is not None and _about_response_format(exc):
+                    self._format_index += 1  # remembered for every later call to this server
+                    continue
+                raise _translate(exc) from None
+            except (json.JSONDecodeError, openai.APIResponseValidationError, KeyError, TypeError, ValueError) as exc:
+                attempts += 1
+                if attempts > self._malformed_retries:
+                    raise ModelError(
+                        f"the server at {self.where} returned malformed responses {attempts} times ({type(exc).__name__})",
+                        "check the server, then rerun with --resume",
+                    ) from None
+                time.sleep(min(2.0**attempts * 0.25, 4.0))
+            except openai.OpenAIError as exc:
+                raise _translate(exc) from None
+
+    def _create(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int, response_format: dict[str, Any] | None
+    ) -> tuple[Any, int]:
+        extra: dict[str, Any] = {}
+        if response_format is not None:
+            extra["response_format"] = response_format
+        if self._official:
+            extra["max_completion_tokens"] = max_tokens
+        else:
+            extra["max_tokens"] = max_tokens
+        raw = self._client.chat.completions.with_raw_response.create(
+            model=self._model,
+            messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # type: ignore[misc]
+            **extra,
+        )
+        return raw.parse(), 1 + int(getattr(raw, "retries_taken", 0))
+
+    @staticmethod
+    def _completion(response: Any, attempts: int, response_format: str) -> Completion:
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage = None
+        if response.usage is not None:
+            details = getattr(response.usage, "prompt_tokens_details", None)
+            cached = getattr(details, "cached_tokens", 0) or 0
+            usage = Usage(int(response.usage.prompt_tokens), int(response.usage.completion_tokens), int(cached))
+        return Completion(text, str(choice.finish_reason or "stop"), usage, attempts, response_format)
+
+
+def _about_response_format(exc: openai.BadRequestError) -> bool:
+    text = f"{exc.message} {getattr(exc, 'param', '')}".lower()
+    return "response_format" in text or "json_schema" in text or "structured" in text
+
+
+def _translate(exc: openai.OpenAIError) -> Exception:
+    """A one-line lessongen error for an SDK error; never includes the API key."""
+    if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"):
+        return DoesNotFitError(
+            "the server refused the prompt as longer than the model's context window",
+            "set --context-window to the server's real window, then rerun with --resume",
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return ModelError("the server rejected the API key (401)", "check OPENAI_API_KEY, then rerun with --resume")
+    if isinstance(exc, openai.NotFoundError):
+        return ModelError("the server does not know this model or endpoint (404)", "check --model and --base-url")
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelError("the server did not answer in time, even after retries", "rerun with --resume, or raise timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError("cannot reach the model server", "check --base-url and the network, then rerun with --resume")
+    if isinstance(exc, openai.RateLimitError):
+        return ModelError("rate limited (429) even after retries", "wait, then rerun with --resume")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelError(
+            f"the server answered {exc.status_code}: {_short(exc.message)}", "rerun with --resume once it is fixed"
+        )
+    return ModelError(f"the model call failed: {_short(str(exc))}", "rerun with --resume")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

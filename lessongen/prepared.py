@@ -1,0 +1,29 @@
+"""What the stages up to the first model call produce, shared by the dry run and the live run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lessongen.catalog import ModelInfo
+from lessongen.compose import Composer
+from lessongen.config import Settings
+from lessongen.data import Batch, FilePart, RepoScan
+from lessongen.history import Policy
+from lessongen.tokens import Counter
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The stages up to the first model call, shared by the dry run and the live run."""
+
+    settings: Settings
+    model: ModelInfo
+    counter: Counter
+    composer: Composer
+    policy: Policy
+    scan: RepoScan
+    parts: tuple[FilePart, ...]
+    batches: tuple[Batch, ...]
+    budget: int
+    system_tokens: int
+    notes: tuple[str, ...] = ()

@@ -1,0 +1,188 @@
+"""The live run: the history policy driven by a real model, every answer journaled before it is used."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lessongen.compose import Message
+from lessongen.errors import DoesNotFitError, OverBudgetError
+from lessongen.history import (
+    CallKind,
+    ChatState,
+    PendingCall,
+    apply_reply,
+    next_call,
+    preflight,
+    prompt_tokens,
+)
+from lessongen.journal import Journal, request_key
+from lessongen.ledger import LedgerEntry, estimate_ratio, price_call, worst_case_cost
+from lessongen.llm import ChatModel, Completion
+from lessongen.prepared import Prepared
+from lessongen.scenes import CHAPTER_SCHEMA, Chapter, ReplyError, flagged_chapter, parse_chapter
+
+MAX_REPLY_CHARS = 400_000  # a reply is bounded by max_tokens; this guards against servers that ignore it
+
+
+class RunObserver(Protocol):
+    """Receives progress for the live view or the CI log."""
+
+    def call_started(self, index: int, label: str, estimate: int, replay: bool) -> None: ...
+
+    def call_finished(self, entry: LedgerEntry, batches_done: int, batches_total: int) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class Conversation:
+    """The mutable state of one run: the chat, the chapters written so far and the ledger."""
+
+    state: ChatState
+    chapters: dict[str, Chapter] = field(default_factory=dict)
+    entries: list[LedgerEntry] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Runner:
+    """Drives one growing chat through the history policy, exactly as the plan simulated it."""
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        model: ChatModel,
+        journal: Journal,
+        observer: RunObserver,
+    ) -> None:
+        self.p = prepared
+        self.model = model
+        self.journal = journal
+        self.observer = observer
+        self.chat = Conversation(ChatState(system=prepared.composer.system()))
+
+    def run(self) -> Conversation:
+        """Make every call until the intro is written; raises a LessongenError to stop early."""
+        p = self.p
+        while True:
+            ratio = estimate_ratio(self.chat.entries)
+            call = next_call(self.chat.state, p.batches, p.composer, p.policy, ratio)
+            if call is None:
+                return self.chat
+            preflight(call, p.policy, ratio)
+            if call.kind is CallKind.SUMMARY:
+                text = self._ask(call.kind.value, call.label, call.messages, call.prompt_tokens, None).text
+                if not text.strip():
+                    text = "(the model returned an empty summary)"
+                    self._note(f"{call.label}: empty summary")
+            else:
+                text, chapter = self._chapter(call)
+                self.chat.chapters[chapter.source] = chapter
+            reply = p.composer.reply(text)
+            self.chat.state = apply_reply(self.chat.state, call, reply, p.batches, p.composer, p.policy.keep_recent)
+
+    def _note(self, text: str) -> None:
+        self.chat.notes.append(text)
+        self.observer.note(text)
+
+    def _chapter(self, call: PendingCall) -> tuple[str, Chapter]:
+        source = call.label
+        first = self._ask(call.kind.value, call.label, call.messages, call.prompt_tokens, CHAPTER_SCHEMA)
+        try:
+            return first.text, parse_chapter(first.text, source)
+        except ReplyError as problem:
+            reason = str(problem)
+        if first.finish_reason == "length":
+            reason = f"the answer was cut off at the reply limit and {reason}; answer with fewer scenes"
+        repair = self.p.composer.repair_request(reason)
+        messages = (*call.messages, self.p.composer.reply(first.text), repair)
+        estimate = prompt_tokens(messages)
+        try:
+            preflight_messages(messages, estimate, self.p, estimate_ratio(self.chat.entries), call.label)
+            second = self._ask("repair", f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)
+        except DoesNotFitError:
+            self._note(f"{source}: the reply was unusable ({reason}) and a repair turn would not fit; kept raw")
+            return first.text, flagged_chapter(first.text, source, reason)
+        try:
+            chapter = parse_chapter(second.text, source)
+            self._note(f"{source}: repaired after {reason}")
+            return second.text, chapter
+        except ReplyError as again:
+            self._note(f"{source}: still unusable after one repair turn ({again}); kept as a flagged scene")
+            kept = f"{first.text}\n\n--- repair attempt ---\n\n{second.text}"
+            return second.text, flagged_chapter(kept, source, f"{reason}; after repair: {again}")
+
+    def _ask(
+        self, kind: str, label: str, messages: Sequence[Message], estimate: int, schema: dict[str, object] | None
+    ) -> Completion:
+        p = self.p
+        index = len(self.chat.entries) + 1
+        wire = [m.as_dict() for m in messages]
+        max_tokens = p.policy.max_reply_tokens
+        key = request_key(wire, max_tokens)
+        saved = self.journal.load(index, key)
+        self.observer.call_started(index, label, estimate, saved is not None)
+        if saved is not None:
+            completion, seconds = saved.completion, saved.seconds
+        else:
+            self._check_caps(estimate, max_tokens)
+            started = time.monotonic()
+            completion = self.model.complete(wire, max_tokens, schema)
+            seconds = time.monotonic() - started
+            if len(completion.text) > MAX_REPLY_CHARS:
+                completion = Completion(completion.text[:MAX_REPLY_CHARS], "length", completion.usage,
+                                        completion.attempts, completion.response_format)
+            self.journal.save(index, key, label, completion, seconds)
+        entry = self._entry(index, kind, label, estimate, completion, seconds, replayed=saved is not None)
+        self.chat.entries.append(entry)
+        self.observer.call_finished(entry, self.chat.state.next_batch + (kind == "batch"), len(p.batches))
+        return completion
+
+    def _entry(
+        self, index: int, kind: str, label: str, estimate: int, completion: Completion, seconds: float, replayed: bool
+    ) -> LedgerEntry:
+        usage = completion.usage
+        prompt = usage.prompt_tokens if usage else estimate
+        completion_tokens = usage.completion_tokens if usage else self.p.counter.count(completion.text)
+        cached = usage.cached_tokens if usage else 0
+        cost = price_call(self.p.model, prompt, cached, completion_tokens)
+        total = sum(e.cost_usd for e in self.chat.entries) + cost
+        return LedgerEntry(
+            index=index, kind=kind, label=label, estimate_tokens=estimate, prompt_tokens=prompt,
+            completion_tokens=completion_tokens, cached_tokens=cached, cost_usd=round(cost, 8),
+            total_cost_usd=round(total, 8), finish_reason=completion.finish_reason, attempts=completion.attempts,
+            seconds=round(seconds, 3), response_format=completion.response_format, usage_reported=usage is not None,
+            replayed=replayed,
+        )
+
+    def _check_caps(self, estimate: int, max_tokens: int) -> None:
+        settings = self.p.settings
+        made = len(self.chat.entries)
+        if settings.max_calls is not None and made + 1 > settings.max_calls:
+            raise OverBudgetError(
+                f"--max-calls {settings.max_calls} reached after {made} calls",
+                "raise --max-calls and rerun with --resume to continue",
+            )
+        if settings.max_cost is not None:
+            spent = sum(e.cost_usd for e in self.chat.entries)
+            scaled = int(estimate * estimate_ratio(self.chat.entries))
+            worst = worst_case_cost(self.p.model, scaled, max_tokens)
+            if spent + worst > settings.max_cost:
+                raise OverBudgetError(
+                    f"the next call may cost up to ${worst:.4f}; with ${spent:.4f} spent that passes "
+                    f"--max-cost ${settings.max_cost:.4f}",
+                    "raise --max-cost and rerun with --resume to continue",
+                )
+
+
+def preflight_messages(
+    messages: Sequence[Message], estimate: int, prepared: Prepared, ratio: float, label: str
+) -> None:
+    """The pre-flight check for a call the policy did not plan (a repair turn)."""
+    call = PendingCall(CallKind.BATCH, tuple(messages), messages[-1], estimate, 0, 0)
+    try:
+        preflight(call, prepared.policy, ratio)
+    except DoesNotFitError:
+        raise DoesNotFitError(f"repair of {label} does not fit", "") from None

@@ -1,0 +1,117 @@
+"""The finished script: chapters in lesson order, rendered as Markdown and as schema-valid JSON."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lessongen.anchors import AnchorIssue
+from lessongen.scenes import Chapter, Scene
+
+SCHEMA_VERSION = 1
+_LANGUAGES = {
+    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".ts": "typescript", ".tsx": "tsx",
+    ".jsx": "jsx", ".go": "go", ".rs": "rust", ".java": "java", ".kt": "kotlin", ".c": "c", ".h": "c",
+    ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".rb": "ruby", ".php": "php",
+    ".sh": "bash", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".md": "markdown",
+    ".html": "html", ".css": "css", ".sql": "sql", ".swift": "swift", ".scala": "scala",
+}
+
+
+@dataclass(frozen=True)
+class Script:
+    """A lesson: the intro chapter first, then one chapter per batch."""
+
+    title: str
+    chapters: tuple[Chapter, ...]
+    anchor_issues: tuple[AnchorIssue, ...] = ()
+    uncovered: tuple[str, ...] = ()
+    complete: bool = True
+
+    @property
+    def duration_seconds(self) -> float:
+        """The whole lesson's estimated length."""
+        return round(sum(s.duration_seconds for c in self.chapters for s in c.scenes), 1)
+
+
+def _scene_json(scene: Scene) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": scene.id,
+        "title": scene.title,
+        "narration": scene.narration,
+        "anchors": [{"path": a.path, "start_line": a.start_line, "end_line": a.end_line} for a in scene.anchors],
+        "files": list(scene.files),
+        "visual_notes": scene.visual_notes,
+        "duration_seconds": scene.duration_seconds,
+    }
+    if scene.flagged:
+        data["flagged"] = scene.flagged
+    return data
+
+
+def script_json(script: Script) -> dict[str, Any]:
+    """The script as JSON data, valid against script.schema.json."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "title": script.title,
+        "complete": script.complete,
+        "duration_seconds": script.duration_seconds,
+        "chapters": [
+            {"title": c.title, "source": c.source, "scenes": [_scene_json(s) for s in c.scenes]}
+            for c in script.chapters
+        ],
+        "anchor_issues": [
+            {"chapter": i.chapter, "scene": i.scene, "path": i.path, "problem": i.problem, "repaired": i.repaired}
+            for i in script.anchor_issues
+        ],
+        "uncovered_files": list(script.uncovered),
+    }
+
+
+def _fence(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _excerpt(lines: Sequence[str], start: int, end: int) -> str:
+    return "\n".join(lines[start - 1 : end])
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
+    """The script for people: chapters, scenes, narration and the code of every anchor."""
+    split = {path: text.splitlines() for path, text in sources.items()}
+    out = [f"# {script.title}", "", f"Estimated length: {_minutes(script.duration_seconds)}", ""]
+    if not script.complete:
+        out += ["> **Incomplete:** the run stopped early; resume it to finish the lesson.", ""]
+    for number, chapter in enumerate(script.chapters):
+        heading = "Introduction" if number == 0 and chapter.source == "intro" else f"Chapter {number}"
+        out += [f"## {heading}: {chapter.title}", ""]
+        for scene in chapter.scenes:
+            out += [f"### {scene.title}", "", f"*Scene `{scene.id}`, about {_minutes(scene.duration_seconds)}*", ""]
+            if scene.flagged:
+                out += [f"> **Flagged:** {scene.flagged}. The model's raw reply is kept below.", ""]
+            out += [scene.narration, ""]
+            for anchor in scene.anchors:
+                code = _excerpt(split.get(anchor.path, []), anchor.start_line, anchor.end_line)
+                language = _LANGUAGES.get(posixpath.splitext(anchor.path)[1], "")
+                fence = _fence(code)
+                out += [f"`{anchor.path}` lines {anchor.start_line}-{anchor.end_line}:", "",
+                        f"{fence}{language}", code, fence, ""]
+            if scene.visual_notes:
+                out += [f"**On screen:** {scene.visual_notes}", ""]
+    if script.anchor_issues:
+        out += ["## Anchor report", ""]
+        out += [f"- {i.chapter} / {i.scene}: `{i.path}`: {i.problem}" + (" (repaired)" if i.repaired else " (dropped)")
+                for i in script.anchor_issues]
+        out.append("")
+    if script.uncovered:
+        out += ["## Files no scene covers", ""] + [f"- `{p}`" for p in script.uncovered] + [""]
+    return "\n".join(out)

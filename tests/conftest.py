@@ -1,0 +1,57 @@
+"""Shared fixtures. Helpers that several test modules use live in helpers.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from fake_openai import FakeServer
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """No developer setting leaks into a test; caches go to a per-session temporary folder."""
+    for name in list(os.environ):
+        if name.startswith(("LESSONGEN_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LESSONGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "lessongen-cache"))
+    yield
+
+
+@pytest.fixture
+def sample_repo(tmp_path: Path) -> Path:
+    """A small real repository on disk."""
+    root = tmp_path / "sample"
+    (root / "src" / "calc").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "README.md").write_text("# calc\n\nA tiny calculator used to test lessongen.\n")
+    (root / "src" / "calc" / "__init__.py").write_text('"""calc package."""\n\nfrom calc.ops import add\n')
+    (root / "src" / "calc" / "ops.py").write_text(
+        "def add(a: int, b: int) -> int:\n    return a + b\n\n\ndef mul(a: int, b: int) -> int:\n    return a * b\n"
+    )
+    (root / "tests" / "test_ops.py").write_text(
+        "from calc.ops import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    )
+    (root / ".gitignore").write_text("*.log\n")
+    (root / "debug.log").write_text("noise\n")
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0")
+    return root
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeServer]:
+    """A fake OpenAI-compatible server on 127.0.0.1 (see tests/fake_openai.py), stopped after the test."""
+    from fake_openai import FakeServer
+
+    with FakeServer() as server:
+        yield server
