@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -33,6 +34,7 @@ BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL 
 Window = Annotated[
     int | None, typer.Option("--context-window", help="The model's context window, in tokens.")
 ]
+MaxIn = Annotated[int | None, typer.Option("--max-input-tokens", help="The model's prompt limit, if separate.")]
 MaxOut = Annotated[int | None, typer.Option("--max-output-tokens", help="The model's output limit.")]
 InPrice = Annotated[float | None, typer.Option("--input-price", help="USD per 1M input tokens.")]
 CachedPrice = Annotated[
@@ -54,6 +56,9 @@ Keep = Annotated[
 ]
 Threshold = Annotated[float | None, typer.Option("--summary-threshold", help="Fold old turns at this share.")]
 Reply = Annotated[int | None, typer.Option("--reply-tokens", help="Projected reply size of a batch call.")]
+SummaryReply = Annotated[int | None, typer.Option("--summary-reply-tokens", help="Projected size of a summary.")]
+IntroReply = Annotated[int | None, typer.Option("--intro-reply-tokens", help="Projected size of the intro.")]
+Preflight = Annotated[float | None, typer.Option("--preflight-limit", help="Never send above this share.")]
 MaxReply = Annotated[int | None, typer.Option("--max-reply-tokens", help="Tokens reserved for each reply.")]
 BatchTokens = Annotated[
     int | None, typer.Option("--max-batch-tokens", help="Upper bound of source per batch.")
@@ -139,49 +144,13 @@ def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool) -> 
 
 
 @app.command()
-def plan(
-    repo: Repo,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    context_window: Window = None,
-    max_output_tokens: MaxOut = None,
-    input_price: InPrice = None,
-    cached_input_price: CachedPrice = None,
-    output_price: OutPrice = None,
-    include: Include = None,
-    exclude: Exclude = None,
-    max_file_bytes: MaxFile = None,
-    no_git: NoGit = False,
-    keep_recent: Keep = None,
-    summary_threshold: Threshold = None,
-    reply_tokens: Reply = None,
-    max_reply_tokens: MaxReply = None,
-    max_batch_tokens: BatchTokens = None,
-    max_cost: MaxCost = None,
-    prompts_dir: Prompts = None,
-    output: Output = None,
-    config: Config = None,
-    cache_dir: CacheDir = None,
-    as_json: AsJson = False,
-    list_skipped: ListSkipped = False,
-) -> None:
-    """Show what a run would send, what is left out and why, every call's size, and the cost."""
-    flags = {k: v for k, v in locals().items() if k not in _NOT_SETTINGS}
-    flags["use_git"] = False if no_git else None
-
-    def go() -> None:
-        _plan(_settings(repo, config, flags), as_json, list_skipped)
-
-    _guard(go)
-
-
-@app.command()
 def run(
     repo: Repo,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: no model call.")] = False,
     model: Model = None,
     base_url: BaseUrl = None,
     context_window: Window = None,
+    max_input_tokens: MaxIn = None,
     max_output_tokens: MaxOut = None,
     input_price: InPrice = None,
     cached_input_price: CachedPrice = None,
@@ -192,7 +161,10 @@ def run(
     no_git: NoGit = False,
     keep_recent: Keep = None,
     summary_threshold: Threshold = None,
+    preflight_limit: Preflight = None,
     reply_tokens: Reply = None,
+    summary_reply_tokens: SummaryReply = None,
+    intro_reply_tokens: IntroReply = None,
     max_reply_tokens: MaxReply = None,
     max_batch_tokens: BatchTokens = None,
     max_cost: MaxCost = None,
@@ -220,6 +192,20 @@ def run(
         _live(settings, resume, force, list_skipped)
 
     _guard(go)
+
+
+def plan(**options: Any) -> None:
+    """Show what a run would send, what is left out and why, every call's size, and the cost."""
+    run(**options, dry_run=True)
+
+
+# `plan` takes run's options, less those that only a live run uses.
+_LIVE_ONLY = {"dry_run", "max_calls", "timeout", "max_retries", "resume", "force"}
+_RUN_SIGNATURE = inspect.signature(run, eval_str=True)
+plan.__signature__ = _RUN_SIGNATURE.replace(  # type: ignore[attr-defined]
+    parameters=[p for name, p in _RUN_SIGNATURE.parameters.items() if name not in _LIVE_ONLY]
+)
+app.command()(plan)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,586 @@
+"""A fake OpenAI-compatible chat server on 127.0.0.1, for driving the real `openai` client in tests.
+
+Stdlib only, plus lessongen's token counter, so the usage it reports is what lessongen predicts.
+Replies come from a responder (by default a scene chapter about the files of the last user message),
+faults are scripted per chat call, and every request is recorded without its credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
+from types import TracebackType
+from typing import Any
+
+from lessongen.tokens import (
+    REPLY_PRIMING,
+    TOKENS_PER_NAME,
+    TokenCounter,
+    count_chat,
+    encoding_name_for_model,
+    load_encoding,
+)
+
+CHAT_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
+_SECRET_HEADERS = ("authorization", "api-key")
+
+# Stand-ins for the chat format's special tokens (never valid ids), so message boundaries count.
+_START, _SEP, _END, _NAME, _REPLY = -1, -2, -3, -4, -5
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the scripted model answers."""
+
+    content: str
+    finish_reason: str = "stop"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted misbehaviour for one chat call; build it with the class methods."""
+
+    kind: str
+    retry_after: str | None = None  # the Retry-After header in seconds; "0.1" is fine
+    delay: float = 0.0  # "timeout" only: seconds to wait before answering
+
+    @classmethod
+    def rate_limited(cls, retry_after: str | None = "0.1") -> Fault:
+        """HTTP 429 rate_limit_exceeded with a Retry-After header."""
+        return cls("rate_limited", retry_after)
+
+    @classmethod
+    def server_error(cls) -> Fault:
+        """HTTP 500."""
+        return cls("server_error")
+
+    @classmethod
+    def unavailable(cls, retry_after: str | None = None) -> Fault:
+        """HTTP 503, optionally with Retry-After."""
+        return cls("unavailable", retry_after)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """The connection is reset (RST) without a response."""
+        return cls("reset")
+
+    @classmethod
+    def disconnect(cls) -> Fault:
+        """The connection is closed (FIN) without a response."""
+        return cls("disconnect")
+
+    @classmethod
+    def timeout(cls, delay: float = 2.0) -> Fault:
+        """The normal answer, sent only after `delay` seconds: give the client a shorter timeout."""
+        return cls("timeout", delay=delay)
+
+    @classmethod
+    def malformed(cls) -> Fault:
+        """HTTP 200 with a JSON content type and the body cut in half."""
+        return cls("malformed")
+
+    @classmethod
+    def truncated(cls) -> Fault:
+        """The reply cut to half its tokens, with finish_reason "length"."""
+        return cls("truncated")
+
+    @classmethod
+    def context_exceeded(cls) -> Fault:
+        """HTTP 400 context_length_exceeded whatever the prompt's size."""
+        return cls("context_exceeded")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it; the Authorization value is never kept."""
+
+    call: int  # 1-based number among chat-completion requests; 0 for other paths
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names, without Authorization (nor Azure's api-key)
+    had_auth: bool
+    body: Any  # the parsed JSON body, or None
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    status: int | None = None  # None when the connection was dropped without a response
+    fault: str | None = None  # the kind of the scripted fault applied to this call
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The chat messages sent."""
+        return list(self.body.get("messages") or []) if isinstance(self.body, dict) else []
+
+    @property
+    def model(self) -> str:
+        """The model named in the body."""
+        return str(self.body.get("model", "")) if isinstance(self.body, dict) else ""
+
+
+# ---- tokens -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tokenizer:
+    counter: TokenCounter
+    encoding: Any  # a tiktoken.Encoding, reached only through lessongen.tokens
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.encoding.encode_ordinary(text))
+
+    def truncate(self, text: str, tokens: int) -> str:
+        """The text cut to at most `tokens` tokens."""
+        ids = self.encode(text)
+        for n in range(min(tokens, len(ids)), 0, -1):
+            cut = str(self.encoding.decode(ids[:n]))
+            if self.counter.count(cut) <= tokens:  # a cut inside a character can re-tokenize longer
+                return cut
+        return ""
+
+
+def _tokenizer(model: str) -> _Tokenizer:
+    return _Tokenizer(TokenCounter.for_model(model), load_encoding(encoding_name_for_model(model)))
+
+
+def prompt_token_ids(encode: Callable[[str], list[int]], messages: Iterable[dict[str, Any]]) -> list[int]:
+    """A chat rendered as one token list whose length equals lessongen.tokens.count_chat.
+
+    Each message is start, role, (name marker, name), separator, content, end; the reply priming
+    at the end is never shared with a later message, so a chat extended by more messages shares
+    exactly count_chat(chat) - REPLY_PRIMING tokens with it.
+    """
+    ids: list[int] = []
+    for message in messages:
+        ids += [_START, *encode(message["role"])]
+        if message.get("name"):
+            ids += [_NAME] * TOKENS_PER_NAME + encode(message["name"])
+        ids += [_SEP, *encode(message.get("content") or ""), _END]
+    return ids + [_REPLY] * REPLY_PRIMING
+
+
+def cached_tokens(common_prefix: int) -> int:
+    """OpenAI's prompt-cache rule: nothing below 1024 tokens, then whole 128-token steps."""
+    return 0 if common_prefix < 1024 else 1024 + (common_prefix - 1024) // 128 * 128
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search on slice equality: C-speed comparisons even for long prompts
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+# ---- the default responder ----------------------------------------------------------------------
+
+_FILE_TAG = re.compile(
+    r'<file path="(?P<path>[^"]*)"(?P<attrs>[^>\n]*?) id="(?P<id>[^"]+)">\n(?P<body>.*?)</file id="(?P=id)">',
+    re.DOTALL,
+)
+_LINES = re.compile(r'lines="(\d+)-(\d+)"')
+_FILLER = " The presenter adds one more sentence of detail here."
+
+
+def file_tags(text: str) -> list[tuple[str, int, int]]:
+    """(path, first line, last line) of each file tag in a message; a part keeps its real line range."""
+    found = []
+    for match in _FILE_TAG.finditer(text):
+        lines = _LINES.search(match["attrs"])
+        first = int(lines[1]) if lines else 1
+        found.append((html.unescape(match["path"]), first, first + match["body"].count("\n") - 1))
+    return found
+
+
+def _scene(sid: str, path: str, first: int, last: int) -> dict[str, Any]:
+    anchors = [{"path": path, "start_line": first, "end_line": min(first + 4, last)}] if last >= first else []
+    return {
+        "id": sid,
+        "title": f"Inside {path}",
+        "narration": f"This scene walks through {path}, showing how it fits the rest of the project.",
+        "anchors": anchors,
+        "files": [path],
+        "visual_notes": f"Show {path} with the anchored lines highlighted.",
+    }
+
+
+def _intro_scene(sid: str) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "title": "What this project is",
+        "narration": "This chapter introduces the project, who it helps and how the lesson is organised.",
+        "anchors": [],
+        "files": [],
+        "visual_notes": "A title card, then the repository's folder tree.",
+    }
+
+
+class ChapterResponder:
+    """The default model: a valid chapter about the files in the last user message.
+
+    A message without file tags gets plain text if it asks for a summary, an introduction chapter if
+    it asks for one or no files were sent yet, and otherwise (a repair request) a chapter about the
+    latest files sent. With `reply_tokens`, every reply is padded to about that many tokens.
+    """
+
+    def __init__(self, reply_tokens: int | None = None) -> None:
+        self.reply_tokens = reply_tokens
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        users = [str(m.get("content") or "") for m in request.messages if m.get("role") == "user"]
+        last = users[-1] if users else ""
+        own = file_tags(last)
+        tags = own or next((t for text in reversed(users) if (t := file_tags(text))), [])
+        counter = TokenCounter.for_model(request.model)
+        if not own and "summar" in last.lower():
+            seen = ", ".join(dict.fromkeys(path for text in users for path, _, _ in file_tags(text)))
+            return Reply(self._pad(counter, lambda extra: f"Summary so far. Files covered: {seen}.{extra}"))
+        if (not own and "intro" in last.lower()) or not tags:
+            title = "Introduction"
+            scenes = [_intro_scene(f"c{request.call}s1")]
+        else:
+            title = "The code of " + ", ".join(dict.fromkeys(path for path, _, _ in tags))
+            scenes = [_scene(f"c{request.call}s{i}", *tag) for i, tag in enumerate(tags, 1)]
+
+        def build(extra: str) -> str:
+            padded = {**scenes[-1], "narration": scenes[-1]["narration"] + extra}
+            return json.dumps({"title": title, "scenes": [*scenes[:-1], padded]}, indent=1)
+
+        return Reply(self._pad(counter, build))
+
+    def _pad(self, counter: TokenCounter, build: Callable[[str], str]) -> str:
+        """build(extra) with filler text making it about reply_tokens tokens long."""
+        if not self.reply_tokens:
+            return build("")
+        missing = self.reply_tokens - counter.count(build(""))
+        extra = _FILLER * max(0, missing // counter.count(_FILLER))
+        while counter.count(build(extra)) < self.reply_tokens:
+            extra += " more"
+        return build(extra)
+
+
+# ---- answers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    status: int | None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: str | None = None  # "reset" or "disconnect": close without a response
+
+
+def _error(
+    status: int, message: str, kind: str, code: str | None = None, param: str | None = None, **headers: str
+) -> _Outcome:
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return _Outcome(status, json.dumps(body).encode(), {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def _window_error(window: int, prompt: int, completion: int) -> _Outcome:
+    message = (
+        f"This model's maximum context length is {window} tokens. However, you requested "
+        f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the completion). "
+        "Please reduce the length of the messages or completion."
+    )
+    return _error(400, message, "invalid_request_error", "context_length_exceeded", "messages")
+
+
+def _fault_outcome(fault: Fault) -> _Outcome | None:
+    """The answer of a fault that replaces the model's reply, or None for one that alters it."""
+    wait = {"retry_after": fault.retry_after} if fault.retry_after is not None else {}
+    if fault.kind == "rate_limited":
+        message = f"Rate limit reached for requests. Please try again in {fault.retry_after or 1}s."
+        return _error(429, message, "requests", "rate_limit_exceeded", **wait)
+    if fault.kind == "server_error":
+        return _error(500, "The server had an error while processing your request.", "server_error")
+    if fault.kind == "unavailable":
+        return _error(
+            503, "The engine is currently overloaded, please try again later.", "server_error", **wait
+        )
+    if fault.kind in ("reset", "disconnect"):
+        return _Outcome(None, drop=fault.kind)
+    return None
+
+
+def _invalid_chat(body: Any) -> str:
+    """Why a chat body is unusable, or "" when it is fine."""
+    if not isinstance(body, dict):
+        return "We could not parse the JSON body of your request."
+    if not isinstance(body.get("model"), str):
+        return "you must provide a model parameter"
+    if body.get("stream"):
+        return "the fake server does not stream"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array"
+    for m in messages:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            return "each message needs a string 'role'"
+        if not isinstance(m.get("content") or "", str):
+            return "the fake server takes only string message content"
+    return ""
+
+
+def _completion(call: int, model: str, reply: Reply, usage: tuple[int, int, int]) -> dict[str, Any]:
+    prompt, cached, completion = usage
+    message = {"role": "assistant", "content": reply.content, "refusal": None}
+    return {
+        "id": f"chatcmpl-fake{call:04d}",
+        "object": "chat.completion",
+        "created": 1_700_000_000 + call,  # deterministic, for golden files
+        "model": model,
+        "system_fingerprint": "fp_fake",
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+        },
+    }
+
+
+# ---- the server ---------------------------------------------------------------------------------
+
+
+class FakeServer:
+    """An OpenAI-compatible chat server on 127.0.0.1; a context manager that starts and stops it."""
+
+    def __init__(
+        self,
+        *,
+        model: str = "gpt-4o-mini",
+        context_window: int = 128_000,
+        responder: Callable[[RecordedRequest], Reply] | None = None,
+        faults: Iterable[Fault | None] = (),
+    ) -> None:
+        self.model = model  # the id GET /v1/models lists; chat requests may name any model
+        self.context_window = context_window  # read per request, so a test may change it
+        self.responder = responder or ChapterResponder()
+        self.errors: list[BaseException] = []  # failures inside the fake, e.g. a responder bug
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._faults: deque[Fault | None] = deque(faults)
+        self._requests: list[RecordedRequest] = []
+        self._prompts: list[list[int]] = []  # token lists of answered prompts: the prompt cache
+        self._calls = 0
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port; the server must be running."""
+        if self._httpd is None:
+            raise RuntimeError("the fake server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The base_url to give the openai client."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received, in arrival order."""
+        with self.lock:
+            return list(self._requests)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """The chat-completion requests received, in arrival order."""
+        return [r for r in self.requests if r.call]
+
+    def script(self, *faults: Fault | None) -> None:
+        """Queue faults for the next chat calls, one per call; None means answer normally."""
+        with self.lock:
+            self._faults.extend(faults)
+
+    def start(self) -> FakeServer:
+        """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
+        self.stopping.clear()
+        self._httpd = _HTTPServer(self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and wait for every handler thread."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None or thread is None:
+            return
+        self.stopping.set()  # wakes handlers delaying a "timeout" answer
+        httpd.shutdown()
+        with self.lock:
+            for conn in httpd.connections:  # wakes handlers waiting on an idle keep-alive connection
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()  # joins the handler threads
+        thread.join()
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        if kind is None and self.errors:
+            raise RuntimeError(f"the fake server failed {len(self.errors)} time(s)") from self.errors[0]
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Outcome:
+        """Decide the answer to one request and record it (called from the handler threads)."""
+        kept = {k: v for k, v in headers.items() if k not in _SECRET_HEADERS}
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        route = path.split("?")[0].rstrip("/")
+        record = RecordedRequest(0, method, path, kept, any(h in headers for h in _SECRET_HEADERS), body)
+        if method == "POST" and route == CHAT_PATH:
+            with self.lock:
+                self._calls += 1
+                record = replace(record, call=self._calls)
+                fault = self._faults.popleft() if self._faults else None
+            return self._chat(record, fault)
+        if method == "GET" and route == MODELS_PATH:
+            model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake-openai"}
+            outcome = _Outcome(200, json.dumps({"object": "list", "data": [model]}).encode())
+        else:
+            outcome = _error(404, f"Unknown request URL: {method} {path}.", "invalid_request_error")
+        self._record(replace(record, status=outcome.status))
+        return outcome
+
+    def _record(self, record: RecordedRequest, prompt: list[int] | None = None) -> None:
+        with self.lock:
+            self._requests.append(record)
+            if prompt is not None:
+                self._prompts.append(prompt)
+
+    def _chat(self, record: RecordedRequest, fault: Fault | None) -> _Outcome:
+        kind = fault.kind if fault else None
+        record = replace(record, fault=kind)
+        body = record.body
+        if problem := _invalid_chat(body):
+            self._record(replace(record, status=400))
+            return _error(400, problem, "invalid_request_error", param="messages")
+        tokenizer = _tokenizer(body["model"])
+        messages = [{**m, "content": m.get("content") or ""} for m in body["messages"]]
+        prompt_tokens = count_chat(tokenizer.counter, messages)
+        prompt = prompt_token_ids(tokenizer.encode, messages)
+        with self.lock:
+            earlier = list(self._prompts)
+        cached = cached_tokens(max((common_prefix(prompt, p) for p in earlier), default=0))
+        record = replace(record, prompt_tokens=prompt_tokens, cached_tokens=cached)
+        limit = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
+        outcome = _fault_outcome(fault) if fault else None
+        if outcome is None and (kind == "context_exceeded" or prompt_tokens + limit > self.context_window):
+            outcome = _window_error(self.context_window, prompt_tokens, limit)
+        if outcome is not None:
+            self._record(replace(record, status=outcome.status))
+            return outcome
+        reply = self.responder(replace(record, status=200))
+        if kind == "truncated":
+            reply = Reply(
+                tokenizer.truncate(reply.content, tokenizer.counter.count(reply.content) // 2), "length"
+            )
+        if limit and tokenizer.counter.count(reply.content) > limit:
+            reply = Reply(tokenizer.truncate(reply.content, limit), "length")
+        usage = (prompt_tokens, cached, tokenizer.counter.count(reply.content))
+        payload = json.dumps(_completion(record.call, body["model"], reply, usage)).encode()
+        if kind == "malformed":
+            payload = payload[: len(payload) // 2]
+        self._record(replace(record, status=200), prompt)
+        delay = fault.delay if fault and kind == "timeout" else 0.0
+        return _Outcome(200, payload, {"x-request-id": f"req_fake{record.call:04d}"}, delay)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = False  # so that server_close joins every handler thread
+    block_on_close = True
+
+    def __init__(self, fake: FakeServer) -> None:
+        self.fake = fake
+        self.connections: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        TCPServer.server_bind(self)  # HTTPServer's own version looks up a host name: slow and not needed
+        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.fake.lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.fake.lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, ConnectionError):  # a client hanging up is normal
+            self.fake.errors.append(error)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: keeps the test output clean, and no header can reach it."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            outcome = fake.handle(self.command, self.path, headers, raw)
+        except Exception as exc:  # a bug in the fake or its responder: answer now, fail the test at exit
+            fake.errors.append(exc)
+            outcome = _error(500, f"fake server failure: {type(exc).__name__}: {exc}", "fake_error")
+        if outcome.delay and fake.stopping.wait(outcome.delay):
+            outcome = _Outcome(None, drop="disconnect")
+        if outcome.drop:
+            self.close_connection = True
+            if outcome.drop == "reset":  # linger 0: the close sends RST instead of FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            return
+        try:
+            self.send_response(outcome.status or 500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(outcome.body)))
+            for name, value in outcome.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(outcome.body)
+        except ConnectionError:  # the client gave up (its own timeout) before the answer
+            self.close_connection = True
