@@ -71,10 +71,14 @@ def check_chapters(
             for anchor in scene.anchors:
                 fixed, problem = check_anchor(anchor, line_counts)
                 if problem:
-                    issues.append(AnchorIssue(chapter.source, scene.id, anchor.path, problem, fixed is not None))
+                    issues.append(
+                        AnchorIssue(chapter.source, scene.id, anchor.path, problem, fixed is not None)
+                    )
                 if fixed is not None:
                     anchors.append(fixed)
-            files = tuple(dict.fromkeys(p for p in (_resolve_path(f, line_counts)[0] for f in scene.files) if p))
+            files = tuple(
+                dict.fromkeys(p for p in (_resolve_path(f, line_counts)[0] for f in scene.files) if p)
+            )
             scenes.append(replace(scene, anchors=tuple(anchors), files=files))
         fixed_chapters.append(replace(chapter, scenes=tuple(scenes)))
     return tuple(fixed_chapters), tuple(issues)

@@ -34,7 +34,9 @@ BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server URL 
 Window = Annotated[
     int | None, typer.Option("--context-window", help="The model's context window, in tokens.")
 ]
-MaxIn = Annotated[int | None, typer.Option("--max-input-tokens", help="The model's prompt limit, if separate.")]
+MaxIn = Annotated[
+    int | None, typer.Option("--max-input-tokens", help="The model's prompt limit, if separate.")
+]
 MaxOut = Annotated[int | None, typer.Option("--max-output-tokens", help="The model's output limit.")]
 InPrice = Annotated[float | None, typer.Option("--input-price", help="USD per 1M input tokens.")]
 CachedPrice = Annotated[
@@ -56,7 +58,9 @@ Keep = Annotated[
 ]
 Threshold = Annotated[float | None, typer.Option("--summary-threshold", help="Fold old turns at this share.")]
 Reply = Annotated[int | None, typer.Option("--reply-tokens", help="Projected reply size of a batch call.")]
-SummaryReply = Annotated[int | None, typer.Option("--summary-reply-tokens", help="Projected size of a summary.")]
+SummaryReply = Annotated[
+    int | None, typer.Option("--summary-reply-tokens", help="Projected size of a summary.")
+]
 IntroReply = Annotated[int | None, typer.Option("--intro-reply-tokens", help="Projected size of the intro.")]
 Preflight = Annotated[float | None, typer.Option("--preflight-limit", help="Never send above this share.")]
 MaxReply = Annotated[int | None, typer.Option("--max-reply-tokens", help="Tokens reserved for each reply.")]
@@ -74,10 +78,16 @@ Config = Annotated[
 ]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Folder for lessongen's caches.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue a stopped run without paying for any call twice.")]
-Force = Annotated[bool, typer.Option("--force", help="Start over, replacing the lesson in the output folder.")]
+Resume = Annotated[
+    bool, typer.Option("--resume", help="Continue a stopped run without paying for any call twice.")
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="Start over, replacing the lesson in the output folder.")
+]
 Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per request (default 120).")]
-Retries = Annotated[int | None, typer.Option("--max-retries", help="Retries on 429/5xx/timeouts (default 5).")]
+Retries = Annotated[
+    int | None, typer.Option("--max-retries", help="Retries on 429/5xx/timeouts (default 5).")
+]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
 
 # Parameters of the commands that are not settings.

@@ -87,7 +87,9 @@ class Journal:
                 "request_key": key,
                 "text": completion.text,
                 "finish_reason": completion.finish_reason,
-                "usage": None if usage is None else {
+                "usage": None
+                if usage is None
+                else {
                     "prompt_tokens": usage.prompt_tokens,
                     "completion_tokens": usage.completion_tokens,
                     "cached_tokens": usage.cached_tokens,

@@ -80,7 +80,13 @@ class OpenAIChatModel:
                     self._format_index += 1  # remembered for every later call to this server
                     continue
                 raise _translate(exc) from None
-            except (json.JSONDecodeError, openai.APIResponseValidationError, KeyError, TypeError, ValueError) as exc:
+            except (
+                json.JSONDecodeError,
+                openai.APIResponseValidationError,
+                KeyError,
+                TypeError,
+                ValueError,
+            ) as exc:
                 attempts += 1
                 if attempts > self._malformed_retries:
                     raise ModelError(
@@ -116,7 +122,9 @@ class OpenAIChatModel:
         if response.usage is not None:
             details = getattr(response.usage, "prompt_tokens_details", None)
             cached = getattr(details, "cached_tokens", 0) or 0
-            usage = Usage(int(response.usage.prompt_tokens), int(response.usage.completion_tokens), int(cached))
+            usage = Usage(
+                int(response.usage.prompt_tokens), int(response.usage.completion_tokens), int(cached)
+            )
         return Completion(text, str(choice.finish_reason or "stop"), usage, attempts, response_format)
 
 
@@ -133,18 +141,27 @@ def _translate(exc: openai.OpenAIError) -> Exception:
             "set --context-window to the server's real window, then rerun with --resume",
         )
     if isinstance(exc, openai.AuthenticationError):
-        return ModelError("the server rejected the API key (401)", "check OPENAI_API_KEY, then rerun with --resume")
+        return ModelError(
+            "the server rejected the API key (401)", "check OPENAI_API_KEY, then rerun with --resume"
+        )
     if isinstance(exc, openai.NotFoundError):
-        return ModelError("the server does not know this model or endpoint (404)", "check --model and --base-url")
+        return ModelError(
+            "the server does not know this model or endpoint (404)", "check --model and --base-url"
+        )
     if isinstance(exc, openai.APITimeoutError):
-        return ModelError("the server did not answer in time, even after retries", "rerun with --resume, or raise timeout")
+        return ModelError(
+            "the server did not answer in time, even after retries", "rerun with --resume, or raise timeout"
+        )
     if isinstance(exc, openai.APIConnectionError):
-        return ModelError("cannot reach the model server", "check --base-url and the network, then rerun with --resume")
+        return ModelError(
+            "cannot reach the model server", "check --base-url and the network, then rerun with --resume"
+        )
     if isinstance(exc, openai.RateLimitError):
         return ModelError("rate limited (429) even after retries", "wait, then rerun with --resume")
     if isinstance(exc, openai.APIStatusError):
         return ModelError(
-            f"the server answered {exc.status_code}: {_short(exc.message)}", "rerun with --resume once it is fixed"
+            f"the server answered {exc.status_code}: {_short(exc.message)}",
+            "rerun with --resume once it is fixed",
         )
     return ModelError(f"the model call failed: {_short(str(exc))}", "rerun with --resume")
 

@@ -59,7 +59,9 @@ def run_report(
     }
 
 
-def write_outputs(folder: Path, script: Script, sources: Mapping[str, str], report: Mapping[str, Any]) -> list[Path]:
+def write_outputs(
+    folder: Path, script: Script, sources: Mapping[str, str], report: Mapping[str, Any]
+) -> list[Path]:
     """Write the three outputs; the script files first, the ledger last."""
     written = [folder / "script.json", folder / "script.md", folder / "run.json"]
     write_json(written[0], script_json(script))

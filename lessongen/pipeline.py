@@ -90,7 +90,9 @@ def default_model(settings: Settings) -> tuple[ChatModel, str]:
     """The OpenAI-compatible model the settings name, and the server it talks to (never the key)."""
     from lessongen.openai_model import OpenAIChatModel  # imported on demand: openai is slow to import
 
-    model = OpenAIChatModel(settings.model, settings.api_key, settings.base_url, settings.timeout, settings.max_retries)
+    model = OpenAIChatModel(
+        settings.model, settings.api_key, settings.base_url, settings.timeout, settings.max_retries
+    )
     return model, model.where
 
 
@@ -207,7 +209,9 @@ def assemble(prepared: Prepared, chat: Conversation, complete: bool) -> Script:
     """The script in lesson order with anchors checked against the files."""
     chapters = list(chat.chapters.values())
     intro = [c for c in chapters if c.source == CallKind.INTRO.value]
-    body = sorted((c for c in chapters if c.source != CallKind.INTRO.value), key=lambda c: int(c.source.split()[-1]))
+    body = sorted(
+        (c for c in chapters if c.source != CallKind.INTRO.value), key=lambda c: int(c.source.split()[-1])
+    )
     line_counts = {f.path: f.line_count for f in prepared.scan.files}
     checked, issues = check_chapters([*intro, *body], line_counts)
     uncovered = uncovered_files(checked, [p.path for p in prepared.parts]) if complete else ()
@@ -215,7 +219,13 @@ def assemble(prepared: Prepared, chat: Conversation, complete: bool) -> Script:
 
 
 def execute(
-    prepared: Prepared, plan: Plan, model: ChatModel, observer: RunObserver, resume: bool, force: bool, server: str
+    prepared: Prepared,
+    plan: Plan,
+    model: ChatModel,
+    observer: RunObserver,
+    resume: bool,
+    force: bool,
+    server: str,
 ) -> RunOutcome:
     """The live run: every planned call against the model, then the script on disk."""
     journal, notes = open_journal(prepared, resume, force)
@@ -232,12 +242,19 @@ def execute(
     chat = runner.chat
     script = assemble(prepared, chat, complete=stopped is None)
     entries = tuple(chat.entries)
-    ratio = max((e.prompt_tokens / e.estimate_tokens for e in entries if e.usage_reported and e.estimate_tokens),
-                default=1.0)
-    ratio_note = f"the server counts up to {ratio:.2f}x our estimate; pre-flight checks were scaled" if ratio > 1.01 else ""
+    ratio = max(
+        (e.prompt_tokens / e.estimate_tokens for e in entries if e.usage_reported and e.estimate_tokens),
+        default=1.0,
+    )
+    ratio_note = (
+        f"the server counts up to {ratio:.2f}x our estimate; pre-flight checks were scaled"
+        if ratio > 1.01
+        else ""
+    )
     found = deviations(plan, entries, ratio_note)
-    report = run_report(plan, entries, script, found, [*notes, *chat.notes], stopped.one_line() if stopped else None,
-                        server)
+    report = run_report(
+        plan, entries, script, found, [*notes, *chat.notes], stopped.one_line() if stopped else None, server
+    )
     sources = {f.path: f.text for f in prepared.scan.files}
     outputs = write_outputs(output_dir(prepared.settings), script, sources, report)
     return RunOutcome(plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped)

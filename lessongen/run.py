@@ -81,7 +81,9 @@ class Runner:
                 text, chapter = self._chapter(call)
                 self.chat.chapters[chapter.source] = chapter
             reply = p.composer.reply(text)
-            self.chat.state = apply_reply(self.chat.state, call, reply, p.batches, p.composer, p.policy.keep_recent)
+            self.chat.state = apply_reply(
+                self.chat.state, call, reply, p.batches, p.composer, p.policy.keep_recent
+            )
 
     def _note(self, text: str) -> None:
         self.chat.notes.append(text)
@@ -103,7 +105,9 @@ class Runner:
             preflight_messages(messages, estimate, self.p, estimate_ratio(self.chat.entries), call.label)
             second = self._ask("repair", f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)
         except DoesNotFitError:
-            self._note(f"{source}: the reply was unusable ({reason}) and a repair turn would not fit; kept raw")
+            self._note(
+                f"{source}: the reply was unusable ({reason}) and a repair turn would not fit; kept raw"
+            )
             return first.text, flagged_chapter(first.text, source, reason)
         try:
             chapter = parse_chapter(second.text, source)
@@ -115,7 +119,12 @@ class Runner:
             return second.text, flagged_chapter(kept, source, f"{reason}; after repair: {again}")
 
     def _ask(
-        self, kind: str, label: str, messages: Sequence[Message], estimate: int, schema: dict[str, object] | None
+        self,
+        kind: str,
+        label: str,
+        messages: Sequence[Message],
+        estimate: int,
+        schema: dict[str, object] | None,
     ) -> Completion:
         p = self.p
         index = len(self.chat.entries) + 1
@@ -132,8 +141,13 @@ class Runner:
             completion = self.model.complete(wire, max_tokens, schema)
             seconds = time.monotonic() - started
             if len(completion.text) > MAX_REPLY_CHARS:
-                completion = Completion(completion.text[:MAX_REPLY_CHARS], "length", completion.usage,
-                                        completion.attempts, completion.response_format)
+                completion = Completion(
+                    completion.text[:MAX_REPLY_CHARS],
+                    "length",
+                    completion.usage,
+                    completion.attempts,
+                    completion.response_format,
+                )
             self.journal.save(index, key, label, completion, seconds)
         entry = self._entry(index, kind, label, estimate, completion, seconds, replayed=saved is not None)
         self.chat.entries.append(entry)
@@ -141,7 +155,14 @@ class Runner:
         return completion
 
     def _entry(
-        self, index: int, kind: str, label: str, estimate: int, completion: Completion, seconds: float, replayed: bool
+        self,
+        index: int,
+        kind: str,
+        label: str,
+        estimate: int,
+        completion: Completion,
+        seconds: float,
+        replayed: bool,
     ) -> LedgerEntry:
         usage = completion.usage
         prompt = usage.prompt_tokens if usage else estimate
@@ -150,10 +171,20 @@ class Runner:
         cost = price_call(self.p.model, prompt, cached, completion_tokens)
         total = sum(e.cost_usd for e in self.chat.entries) + cost
         return LedgerEntry(
-            index=index, kind=kind, label=label, estimate_tokens=estimate, prompt_tokens=prompt,
-            completion_tokens=completion_tokens, cached_tokens=cached, cost_usd=round(cost, 8),
-            total_cost_usd=round(total, 8), finish_reason=completion.finish_reason, attempts=completion.attempts,
-            seconds=round(seconds, 3), response_format=completion.response_format, usage_reported=usage is not None,
+            index=index,
+            kind=kind,
+            label=label,
+            estimate_tokens=estimate,
+            prompt_tokens=prompt,
+            completion_tokens=completion_tokens,
+            cached_tokens=cached,
+            cost_usd=round(cost, 8),
+            total_cost_usd=round(total, 8),
+            finish_reason=completion.finish_reason,
+            attempts=completion.attempts,
+            seconds=round(seconds, 3),
+            response_format=completion.response_format,
+            usage_reported=usage is not None,
             replayed=replayed,
         )
 

@@ -148,12 +148,19 @@ def parse_chapter(text: str, source: str) -> Chapter:
     scenes = data.get("scenes")
     if not isinstance(scenes, list) or not scenes:
         raise ReplyError("'scenes' must be a non-empty list")
-    return Chapter(title=_string(data, "title", "chapter"), scenes=tuple(_scene(s, i) for i, s in enumerate(scenes)),
-                   source=source)
+    return Chapter(
+        title=_string(data, "title", "chapter"),
+        scenes=tuple(_scene(s, i) for i, s in enumerate(scenes)),
+        source=source,
+    )
 
 
 def flagged_chapter(text: str, source: str, problem: str) -> Chapter:
     """A reply that could not be parsed, kept whole as one flagged scene so nothing is lost."""
-    scene = Scene(id="raw", title=f"Unparsed reply ({source})", narration=text.strip() or "(empty reply)",
-                  flagged=problem)
+    scene = Scene(
+        id="raw",
+        title=f"Unparsed reply ({source})",
+        narration=text.strip() or "(empty reply)",
+        flagged=problem,
+    )
     return Chapter(title=f"Unparsed reply for {source}", scenes=(scene,), source=source, problems=(problem,))

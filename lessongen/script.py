@@ -13,11 +13,35 @@ from lessongen.scenes import Chapter, Scene
 
 SCHEMA_VERSION = 1
 _LANGUAGES = {
-    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".ts": "typescript", ".tsx": "tsx",
-    ".jsx": "jsx", ".go": "go", ".rs": "rust", ".java": "java", ".kt": "kotlin", ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".rb": "ruby", ".php": "php",
-    ".sh": "bash", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".md": "markdown",
-    ".html": "html", ".css": "css", ".sql": "sql", ".swift": "swift", ".scala": "scala",
+    ".py": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".ts": "typescript",
+    ".tsx": "tsx",
+    ".jsx": "jsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".php": "php",
+    ".sh": "bash",
+    ".toml": "toml",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".md": "markdown",
+    ".html": "html",
+    ".css": "css",
+    ".sql": "sql",
+    ".swift": "swift",
+    ".scala": "scala",
 }
 
 
@@ -42,7 +66,9 @@ def _scene_json(scene: Scene) -> dict[str, Any]:
         "id": scene.id,
         "title": scene.title,
         "narration": scene.narration,
-        "anchors": [{"path": a.path, "start_line": a.start_line, "end_line": a.end_line} for a in scene.anchors],
+        "anchors": [
+            {"path": a.path, "start_line": a.start_line, "end_line": a.end_line} for a in scene.anchors
+        ],
         "files": list(scene.files),
         "visual_notes": scene.visual_notes,
         "duration_seconds": scene.duration_seconds,
@@ -64,7 +90,13 @@ def script_json(script: Script) -> dict[str, Any]:
             for c in script.chapters
         ],
         "anchor_issues": [
-            {"chapter": i.chapter, "scene": i.scene, "path": i.path, "problem": i.problem, "repaired": i.repaired}
+            {
+                "chapter": i.chapter,
+                "scene": i.scene,
+                "path": i.path,
+                "problem": i.problem,
+                "repaired": i.repaired,
+            }
             for i in script.anchor_issues
         ],
         "uncovered_files": list(script.uncovered),
@@ -95,7 +127,12 @@ def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
         heading = "Introduction" if number == 0 and chapter.source == "intro" else f"Chapter {number}"
         out += [f"## {heading}: {chapter.title}", ""]
         for scene in chapter.scenes:
-            out += [f"### {scene.title}", "", f"*Scene `{scene.id}`, about {_minutes(scene.duration_seconds)}*", ""]
+            out += [
+                f"### {scene.title}",
+                "",
+                f"*Scene `{scene.id}`, about {_minutes(scene.duration_seconds)}*",
+                "",
+            ]
             if scene.flagged:
                 out += [f"> **Flagged:** {scene.flagged}. The model's raw reply is kept below.", ""]
             out += [scene.narration, ""]
@@ -103,14 +140,23 @@ def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
                 code = _excerpt(split.get(anchor.path, []), anchor.start_line, anchor.end_line)
                 language = _LANGUAGES.get(posixpath.splitext(anchor.path)[1], "")
                 fence = _fence(code)
-                out += [f"`{anchor.path}` lines {anchor.start_line}-{anchor.end_line}:", "",
-                        f"{fence}{language}", code, fence, ""]
+                out += [
+                    f"`{anchor.path}` lines {anchor.start_line}-{anchor.end_line}:",
+                    "",
+                    f"{fence}{language}",
+                    code,
+                    fence,
+                    "",
+                ]
             if scene.visual_notes:
                 out += [f"**On screen:** {scene.visual_notes}", ""]
     if script.anchor_issues:
         out += ["## Anchor report", ""]
-        out += [f"- {i.chapter} / {i.scene}: `{i.path}`: {i.problem}" + (" (repaired)" if i.repaired else " (dropped)")
-                for i in script.anchor_issues]
+        out += [
+            f"- {i.chapter} / {i.scene}: `{i.path}`: {i.problem}"
+            + (" (repaired)" if i.repaired else " (dropped)")
+            for i in script.anchor_issues
+        ]
         out.append("")
     if script.uncovered:
         out += ["## Files no scene covers", ""] + [f"- `{p}`" for p in script.uncovered] + [""]

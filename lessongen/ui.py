@@ -205,8 +205,13 @@ def render_run(console: Console, outcome: RunOutcome) -> None:
         table.add_column(name, justify="left" if name == "call" else "right")
     for e in outcome.entries:
         table.add_row(
-            str(e.index), e.label + (" (replayed)" if e.replayed else ""), f"{e.estimate_tokens:,}",
-            f"{e.prompt_tokens:,}", f"{e.cached_tokens:,}", f"{e.completion_tokens:,}", _money(e.cost_usd),
+            str(e.index),
+            e.label + (" (replayed)" if e.replayed else ""),
+            f"{e.estimate_tokens:,}",
+            f"{e.prompt_tokens:,}",
+            f"{e.cached_tokens:,}",
+            f"{e.completion_tokens:,}",
+            _money(e.cost_usd),
             _money(e.total_cost_usd),
         )
     console.print(table)

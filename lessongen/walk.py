@@ -81,7 +81,9 @@ def _fallback_git(root: Path) -> GitView | None:
     """Without a git binary, still honour .git/info/exclude of a plain checkout."""
     lines = _read_lines(root / ".git" / "info" / "exclude")
     layer = layer_from_lines(lines, "", "git info/exclude") if lines else None
-    return GitView(tracked=frozenset(), layers=(layer,) if layer else ()) if (root / ".git").exists() else None
+    return (
+        GitView(tracked=frozenset(), layers=(layer,) if layer else ()) if (root / ".git").exists() else None
+    )
 
 
 def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | SkippedPath:

@@ -150,20 +150,23 @@ def test_decide_deepest_matching_layer_wins() -> None:
 
 
 def test_default_folders_are_skipped_with_named_reasons(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        "main.py": "print('hi')\n",
-        ".git/HEAD": "ref: refs/heads/main\n",
-        ".venv/lib/site.py": "x = 1\n",
-        "tools/pyvenv.cfg": "home = /usr/bin\n",
-        "tools/lib/site.py": "x = 1\n",
-        "venv/__init__.py": "from venv.core import make\n",  # a package named venv, not a virtualenv
-        "node_modules/left-pad/index.js": "module.exports = 1;\n",
-        "build/lib/a.py": "a = 1\n",
-        "dist/a.txt": "a\n",
-        "pkg/__init__.py": "y = 2\n",
-        "pkg/__pycache__/__init__.cpython-311.pyc": b"\x00\x01",
-        "lessongen.egg-info/PKG-INFO": "Name: x\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            "main.py": "print('hi')\n",
+            ".git/HEAD": "ref: refs/heads/main\n",
+            ".venv/lib/site.py": "x = 1\n",
+            "tools/pyvenv.cfg": "home = /usr/bin\n",
+            "tools/lib/site.py": "x = 1\n",
+            "venv/__init__.py": "from venv.core import make\n",  # a package named venv, not a virtualenv
+            "node_modules/left-pad/index.js": "module.exports = 1;\n",
+            "build/lib/a.py": "a = 1\n",
+            "dist/a.txt": "a\n",
+            "pkg/__init__.py": "y = 2\n",
+            "pkg/__pycache__/__init__.cpython-311.pyc": b"\x00\x01",
+            "lessongen.egg-info/PKG-INFO": "Name: x\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["main.py", "pkg/__init__.py", "venv/__init__.py"]
     assert reasons(result) == {
@@ -209,24 +212,27 @@ def test_default_file_exclusion_on_disk(tmp_path: Path, name: str, content: str 
 
 
 def test_nested_gitignores_apply_at_their_own_level_and_below(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "*.log\n",
-        "a.py": "a = 1\n",
-        "a.log": "noise\n",
-        "x.tmp": "kept: pkg's rule does not reach up\n",
-        "pkg/.gitignore": "*.tmp\ngen/out.txt\n",
-        "pkg/x.py": "x = 1\n",
-        "pkg/x.log": "noise\n",
-        "pkg/x.tmp": "noise\n",
-        "pkg/x.bak": "kept: sub's rule does not reach up\n",
-        "pkg/gen/out.txt": "noise\n",
-        "gen/out.txt": "kept: the rule with a slash is relative to pkg\n",
-        "pkg/sub/.gitignore": "*.bak\n",
-        "pkg/sub/y.py": "y = 1\n",
-        "pkg/sub/y.bak": "noise\n",
-        "pkg/sub/y.tmp": "noise\n",
-        "pkg/sub/y.log": "noise\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "*.log\n",
+            "a.py": "a = 1\n",
+            "a.log": "noise\n",
+            "x.tmp": "kept: pkg's rule does not reach up\n",
+            "pkg/.gitignore": "*.tmp\ngen/out.txt\n",
+            "pkg/x.py": "x = 1\n",
+            "pkg/x.log": "noise\n",
+            "pkg/x.tmp": "noise\n",
+            "pkg/x.bak": "kept: sub's rule does not reach up\n",
+            "pkg/gen/out.txt": "noise\n",
+            "gen/out.txt": "kept: the rule with a slash is relative to pkg\n",
+            "pkg/sub/.gitignore": "*.bak\n",
+            "pkg/sub/y.py": "y = 1\n",
+            "pkg/sub/y.bak": "noise\n",
+            "pkg/sub/y.tmp": "noise\n",
+            "pkg/sub/y.log": "noise\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["a.py", "gen/out.txt", "pkg/sub/y.py", "pkg/x.bak", "pkg/x.py", "x.tmp"]
     assert reasons(result) == {
@@ -244,13 +250,16 @@ def test_nested_gitignores_apply_at_their_own_level_and_below(tmp_path: Path) ->
 
 
 def test_negation_re_includes_a_file(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "*.log\n!keep.log\n",
-        "app.log": "noise\n",
-        "keep.log": "wanted\n",
-        "sub/keep.log": "wanted\n",
-        "sub/other.log": "noise\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "*.log\n!keep.log\n",
+            "app.log": "noise\n",
+            "keep.log": "wanted\n",
+            "sub/keep.log": "wanted\n",
+            "sub/other.log": "noise\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["keep.log", "sub/keep.log"]
     assert reasons(result) == {
@@ -262,12 +271,15 @@ def test_negation_re_includes_a_file(tmp_path: Path) -> None:
 
 def test_negation_cannot_re_include_inside_an_ignored_folder(tmp_path: Path) -> None:
     # As in git: once a folder is excluded, nothing below it is looked at.
-    root = write(tmp_path / "repo", {
-        ".gitignore": "logs/\n!logs/keep.log\n",
-        "main.py": "x = 1\n",
-        "logs/keep.log": "wanted, but git would not see it either\n",
-        "logs/x.log": "noise\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "logs/\n!logs/keep.log\n",
+            "main.py": "x = 1\n",
+            "logs/keep.log": "wanted, but git would not see it either\n",
+            "logs/x.log": "noise\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["main.py"]
     assert reasons(result) == {".gitignore": "vcs metadata", "logs/": "gitignore"}
@@ -275,14 +287,17 @@ def test_negation_cannot_re_include_inside_an_ignored_folder(tmp_path: Path) -> 
 
 def test_negation_re_includes_inside_a_folder_whose_contents_are_ignored(tmp_path: Path) -> None:
     # `logs/*` and `docs/**` ignore what a folder holds, not the folder: git re-includes the negated file.
-    root = write(tmp_path / "repo", {
-        ".gitignore": "logs/*\n!logs/keep.log\ndocs/**\n!docs/keep.md\n",
-        "logs/keep.log": "wanted\n",
-        "logs/x.log": "noise\n",
-        "docs/keep.md": "wanted\n",
-        "docs/x.md": "noise\n",
-        "docs/deep/y.md": "noise\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "logs/*\n!logs/keep.log\ndocs/**\n!docs/keep.md\n",
+            "logs/keep.log": "wanted\n",
+            "logs/x.log": "noise\n",
+            "docs/keep.md": "wanted\n",
+            "docs/x.md": "noise\n",
+            "docs/deep/y.md": "noise\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["docs/keep.md", "logs/keep.log"]
     assert reasons(result) == {
@@ -294,14 +309,17 @@ def test_negation_re_includes_inside_a_folder_whose_contents_are_ignored(tmp_pat
 
 
 def test_directory_only_rule_spares_a_file_of_the_same_name(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "out/\nbuild/\n",
-        "out/a.py": "a = 1\n",
-        "tools/out/b.py": "b = 1\n",
-        "src/out": "a file named out\n",
-        "build": "a file named build\n",
-        "lib/build/c.py": "c = 1\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "out/\nbuild/\n",
+            "out/a.py": "a = 1\n",
+            "tools/out/b.py": "b = 1\n",
+            "src/out": "a file named out\n",
+            "build": "a file named build\n",
+            "lib/build/c.py": "c = 1\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["build", "src/out"]
     assert reasons(result) == {
@@ -313,15 +331,18 @@ def test_directory_only_rule_spares_a_file_of_the_same_name(tmp_path: Path) -> N
 
 
 def test_anchored_rule_applies_only_at_its_level(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "/root.txt\n",
-        "root.txt": "noise\n",
-        "sub/root.txt": "kept\n",
-        "sub/.gitignore": "/local.txt\n",
-        "sub/local.txt": "noise\n",
-        "sub/deeper/local.txt": "kept\n",
-        "local.txt": "kept\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "/root.txt\n",
+            "root.txt": "noise\n",
+            "sub/root.txt": "kept\n",
+            "sub/.gitignore": "/local.txt\n",
+            "sub/local.txt": "noise\n",
+            "sub/deeper/local.txt": "kept\n",
+            "local.txt": "kept\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["local.txt", "sub/deeper/local.txt", "sub/root.txt"]
     assert reasons(result) == {
@@ -333,15 +354,18 @@ def test_anchored_rule_applies_only_at_its_level(tmp_path: Path) -> None:
 
 
 def test_deeper_gitignore_overrides_a_shallower_one(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "*.tmp\n",
-        "a.tmp": "noise\n",
-        "sub/.gitignore": "!*.tmp\n",
-        "sub/b.tmp": "kept\n",
-        "sub/other/c.tmp": "kept: inherits sub's negation\n",
-        "sub/deeper/.gitignore": "*.tmp\n",
-        "sub/deeper/d.tmp": "noise\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "*.tmp\n",
+            "a.tmp": "noise\n",
+            "sub/.gitignore": "!*.tmp\n",
+            "sub/b.tmp": "kept\n",
+            "sub/other/c.tmp": "kept: inherits sub's negation\n",
+            "sub/deeper/.gitignore": "*.tmp\n",
+            "sub/deeper/d.tmp": "noise\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["sub/b.tmp", "sub/other/c.tmp"]
     assert reasons(result) == {
@@ -355,26 +379,32 @@ def test_deeper_gitignore_overrides_a_shallower_one(tmp_path: Path) -> None:
 
 def test_gitignore_with_byte_order_mark_and_crlf(tmp_path: Path) -> None:
     # Editors on Windows write both; git skips the BOM and the carriage returns.
-    root = write(tmp_path / "repo", {
-        ".gitignore": b"\xef\xbb\xbf*.log\r\n/out.txt\r\n",
-        "a.log": "noise\n",
-        "out.txt": "noise\n",
-        "main.py": "x = 1\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": b"\xef\xbb\xbf*.log\r\n/out.txt\r\n",
+            "a.log": "noise\n",
+            "out.txt": "noise\n",
+            "main.py": "x = 1\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["main.py"]
     assert reasons(result) == {".gitignore": "vcs metadata", "a.log": "gitignore", "out.txt": "gitignore"}
 
 
 def test_git_info_exclude_without_git(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".git/info/exclude": "# personal\n*.scratch\n",
-        ".gitignore": "!keep.scratch\n",  # .gitignore outranks info/exclude, as in git
-        "notes.scratch": "noise\n",
-        "sub/more.scratch": "noise\n",
-        "keep.scratch": "kept\n",
-        "main.py": "x = 1\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".git/info/exclude": "# personal\n*.scratch\n",
+            ".gitignore": "!keep.scratch\n",  # .gitignore outranks info/exclude, as in git
+            "notes.scratch": "noise\n",
+            "sub/more.scratch": "noise\n",
+            "keep.scratch": "kept\n",
+            "main.py": "x = 1\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["keep.scratch", "main.py"]
     assert reasons(result) == {
@@ -386,18 +416,21 @@ def test_git_info_exclude_without_git(tmp_path: Path) -> None:
 
 
 def test_lessongenignore_uses_gitignore_syntax(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".lessongenignore": "# for the lesson only\nslides/\n*.txt\n!keep.txt\n/top.md\n",
-        "slides/a.md": "noise\n",
-        "notes.txt": "noise\n",
-        "keep.txt": "kept\n",
-        "top.md": "noise\n",
-        "sub/top.md": "kept: the rule is anchored\n",
-        "sub/slides": "a file named slides\n",
-        "sub/.lessongenignore": "*.py\n",
-        "sub/x.py": "noise\n",
-        "main.py": "kept: sub's rule does not reach up\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".lessongenignore": "# for the lesson only\nslides/\n*.txt\n!keep.txt\n/top.md\n",
+            "slides/a.md": "noise\n",
+            "notes.txt": "noise\n",
+            "keep.txt": "kept\n",
+            "top.md": "noise\n",
+            "sub/top.md": "kept: the rule is anchored\n",
+            "sub/slides": "a file named slides\n",
+            "sub/.lessongenignore": "*.py\n",
+            "sub/x.py": "noise\n",
+            "main.py": "kept: sub's rule does not reach up\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["keep.txt", "main.py", "sub/slides", "sub/top.md"]
     assert reasons(result) == {
@@ -411,14 +444,17 @@ def test_lessongenignore_uses_gitignore_syntax(tmp_path: Path) -> None:
 
 
 def test_lessongenignore_outranks_gitignore_in_the_same_folder(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "*.log\n",
-        ".lessongenignore": "!sample.log\nsetup.py\n",
-        "sample.log": "an example log the lesson shows\n",
-        "debug.log": "noise\n",
-        "setup.py": "tracked, but not for the lesson\n",
-        "main.py": "x = 1\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "*.log\n",
+            ".lessongenignore": "!sample.log\nsetup.py\n",
+            "sample.log": "an example log the lesson shows\n",
+            "debug.log": "noise\n",
+            "setup.py": "tracked, but not for the lesson\n",
+            "main.py": "x = 1\n",
+        },
+    )
     result = scan(root)
     assert included(result) == ["main.py", "sample.log"]
     assert reasons(result) == {
@@ -433,14 +469,17 @@ def test_lessongenignore_outranks_gitignore_in_the_same_folder(tmp_path: Path) -
 
 
 def include_exclude_repo(root: Path) -> Path:
-    return write(root, {
-        "README.md": "# demo\n",
-        "src/app.py": "a = 1\n",
-        "src/gen_table.py": "t = 1\n",
-        "src/notes.txt": "n\n",
-        "tests/test_app.py": "def test(): pass\n",
-        "docs/guide.md": "guide\n",
-    })
+    return write(
+        root,
+        {
+            "README.md": "# demo\n",
+            "src/app.py": "a = 1\n",
+            "src/gen_table.py": "t = 1\n",
+            "src/notes.txt": "n\n",
+            "tests/test_app.py": "def test(): pass\n",
+            "docs/guide.md": "guide\n",
+        },
+    )
 
 
 def test_include_globs_keep_only_matching_files(tmp_path: Path) -> None:
@@ -480,13 +519,16 @@ def test_exclude_wins_over_include(tmp_path: Path) -> None:
 
 
 def test_include_does_not_override_defaults_or_ignore_files(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "secret_notes.py\n",
-        "poetry.lock": "[[package]]\n",
-        "secret_notes.py": "x = 1\n",
-        "node_modules/pkg/index.py": "x = 1\n",
-        "app.py": "x = 1\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "secret_notes.py\n",
+            "poetry.lock": "[[package]]\n",
+            "secret_notes.py": "x = 1\n",
+            "node_modules/pkg/index.py": "x = 1\n",
+            "app.py": "x = 1\n",
+        },
+    )
     result = scan(root, include=["*.py", "*.lock"])
     assert included(result) == ["app.py"]
     assert reasons(result) == {

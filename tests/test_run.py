@@ -9,9 +9,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from fake_openai import ChapterResponder, FakeServer, Fault, Reply
 from typer.testing import CliRunner
 
-from fake_openai import ChapterResponder, Fault, FakeServer, Reply
 from lessongen.cli import app
 
 SECRET = "sk-test-" + "q" * 24  # built at run time, never a real key
@@ -25,15 +25,30 @@ def make_repo(root: Path, modules: int = 6, lines: int = 60) -> Path:
     (root / "tests").mkdir()
     (root / "README.md").write_text("# shapes\n\nGeometry helpers used to test lessongen.\n")
     for i in range(modules):
-        body = "".join(f"def area_{i}_{j}(w: float, h: float) -> float:\n    return w * h * {j}\n\n" for j in range(lines // 3))
+        body = "".join(
+            f"def area_{i}_{j}(w: float, h: float) -> float:\n    return w * h * {j}\n\n"
+            for j in range(lines // 3)
+        )
         (root / "pkg" / f"mod{i}.py").write_text(f'"""Module {i}."""\n\n' + body)
-    (root / "tests" / "test_mod0.py").write_text("from pkg.mod0 import area_0_1\n\n\ndef test_area():\n    assert area_0_1(2, 3) == 6\n")
+    (root / "tests" / "test_mod0.py").write_text(
+        "from pkg.mod0 import area_0_1\n\n\ndef test_area():\n    assert area_0_1(2, 3) == 6\n"
+    )
     return root
 
 
 def run_cli(server: FakeServer, repo: Path, out: Path, *args: str) -> tuple[int, str, str]:
     env = {"OPENAI_API_KEY": SECRET, "COLUMNS": "120", "NO_COLOR": "1"}
-    argv = ["run", str(repo), "--base-url", server.base_url, "--output", str(out), "--max-retries", "3", *args]
+    argv = [
+        "run",
+        str(repo),
+        "--base-url",
+        server.base_url,
+        "--output",
+        str(out),
+        "--max-retries",
+        "3",
+        *args,
+    ]
     result = CliRunner().invoke(app, argv, env=env)
     return result.exit_code, result.stdout, result.stderr
 
@@ -99,8 +114,18 @@ def test_full_run_writes_a_valid_script(fake_openai: FakeServer, tmp_path: Path)
 def test_summaries_fall_where_the_plan_says(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", modules=30, lines=90)
     out = tmp_path / "lesson"
-    window = ["--context-window", "9000", "--max-output-tokens", "1000", "--reply-tokens", "300",
-              "--summary-reply-tokens", "200", "--intro-reply-tokens", "300"]
+    window = [
+        "--context-window",
+        "9000",
+        "--max-output-tokens",
+        "1000",
+        "--reply-tokens",
+        "300",
+        "--summary-reply-tokens",
+        "200",
+        "--intro-reply-tokens",
+        "300",
+    ]
     plan = plan_json(repo, *window)
     assert plan["summary_calls"], "this window must force rolling summaries"
     with FakeServer(context_window=9000, responder=ChapterResponder(reply_tokens=280)) as server:
@@ -124,7 +149,13 @@ def test_summaries_fall_where_the_plan_says(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.rate_limited("0.2"), Fault.server_error(), Fault.unavailable("0.1"), Fault.reset(), Fault.malformed()],
+    [
+        Fault.rate_limited("0.2"),
+        Fault.server_error(),
+        Fault.unavailable("0.1"),
+        Fault.reset(),
+        Fault.malformed(),
+    ],
     ids=["429", "500", "503", "reset", "malformed"],
 )
 def test_transient_faults_are_retried(fake_openai: FakeServer, tmp_path: Path, fault: Fault) -> None:
@@ -162,8 +193,10 @@ def test_unrepairable_reply_is_kept_as_a_flagged_scene(tmp_path: Path) -> None:
 
     def nonsense(request: Any) -> Reply:
         if "introduction" in request.messages[-1]["content"]:
-            return Reply('{"title": "Intro", "scenes": [{"id": "i", "title": "t", "narration": "n", '
-                         '"anchors": [], "files": [], "visual_notes": ""}]}')
+            return Reply(
+                '{"title": "Intro", "scenes": [{"id": "i", "title": "t", "narration": "n", '
+                '"anchors": [], "files": [], "visual_notes": ""}]}'
+            )
         return Reply("I would rather write a poem about geometry.")
 
     with FakeServer(responder=nonsense) as server:
@@ -187,7 +220,9 @@ def test_context_length_exceeded_stops_cleanly_and_resumes(fake_openai: FakeServ
     code, _, stderr = run_cli(fake_openai, repo, out, "--max-batch-tokens", "800", "--resume")
     assert code == 0, stderr
     resumed = fake_openai.chat_requests[sent_before:]
-    assert resumed[0].body["messages"] == fake_openai.chat_requests[1].body["messages"]  # the refused call again
+    assert (
+        resumed[0].body["messages"] == fake_openai.chat_requests[1].body["messages"]
+    )  # the refused call again
     first = fake_openai.chat_requests[0].body["messages"]
     assert all(r.body["messages"] != first for r in resumed)  # the answered call is never sent again
 
@@ -196,7 +231,7 @@ def test_call_cap_stops_and_resume_sends_no_finished_call(fake_openai: FakeServe
     repo = make_repo(tmp_path / "repo", modules=6)
     out = tmp_path / "lesson"
     args = ("--max-batch-tokens", "800")
-    code, stdout, stderr = run_cli(fake_openai, repo, out, *args, "--max-calls", "2")
+    code, _stdout, stderr = run_cli(fake_openai, repo, out, *args, "--max-calls", "2")
     assert code == 4, stderr
     assert "--max-calls 2 reached" in stderr
     partial = json.loads((out / "script.json").read_text())
@@ -232,7 +267,9 @@ def test_cost_cap_reserves_the_worst_case(fake_openai: FakeServer, tmp_path: Pat
     assert json.loads((out / "script.json").read_text())["complete"] is False
 
 
-def test_changed_repository_is_explained_before_anything_is_sent(fake_openai: FakeServer, tmp_path: Path) -> None:
+def test_changed_repository_is_explained_before_anything_is_sent(
+    fake_openai: FakeServer, tmp_path: Path
+) -> None:
     repo = make_repo(tmp_path / "repo", modules=3)
     out = tmp_path / "lesson"
     code, _, _ = run_cli(fake_openai, repo, out, "--max-calls", "1")
@@ -271,6 +308,8 @@ def test_api_key_never_written_or_printed(fake_openai: FakeServer, tmp_path: Pat
 
 def test_no_key_for_openai_is_a_usage_error(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", modules=1)
-    result = CliRunner().invoke(app, ["run", str(repo), "--output", str(tmp_path / "o")], env={"COLUMNS": "120"})
+    result = CliRunner().invoke(
+        app, ["run", str(repo), "--output", str(tmp_path / "o")], env={"COLUMNS": "120"}
+    )
     assert result.exit_code == 2
     assert "OPENAI_API_KEY" in result.stderr

@@ -37,8 +37,14 @@ def test_parse_plain_fenced_and_wrapped_json() -> None:
         ('{"title": "x", "scenes": [', "no JSON object"),
         ('{"title": "x", "scenes": [}', "invalid"),
         ('{"title": "x", "scenes": []}', "non-empty list"),
-        ('{"title": "x", "scenes": [{"title": "t", "narration": ""}]}', "narration must be a non-empty string"),
-        ('{"title": "x", "scenes": [{"title": "t", "narration": "n", "anchors": [{"path": "a"}]}]}', "start_line"),
+        (
+            '{"title": "x", "scenes": [{"title": "t", "narration": ""}]}',
+            "narration must be a non-empty string",
+        ),
+        (
+            '{"title": "x", "scenes": [{"title": "t", "narration": "n", "anchors": [{"path": "a"}]}]}',
+            "start_line",
+        ),
     ],
 )
 def test_invalid_replies_say_what_is_wrong(text: str, problem: str) -> None:
@@ -78,7 +84,9 @@ def test_check_anchor(anchor: Anchor, expected: Anchor | None, problem: str) -> 
 
 
 def test_check_chapters_reports_and_uncovered() -> None:
-    scene = Scene("a", "t", "n", anchors=(Anchor("src/p.py", 1, 2), Anchor("nope.py", 1, 1)), files=("README.md",))
+    scene = Scene(
+        "a", "t", "n", anchors=(Anchor("src/p.py", 1, 2), Anchor("nope.py", 1, 1)), files=("README.md",)
+    )
     chapters, issues = check_chapters([Chapter("c", (scene,), "batch 1")], LINES)
     assert chapters[0].scenes[0].anchors == (Anchor("src/p.py", 1, 2),)
     assert [(i.path, i.repaired) for i in issues] == [("nope.py", False)]

@@ -55,14 +55,17 @@ def reasons(result: RepoScan) -> dict[str, str]:
 
 @needs_git
 def test_tracked_but_ignored_file_is_included_untracked_ignored_is_not(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": "*.log\ngen/\n",
-        "app.py": "a = 1\n",
-        "tracked.log": "committed on purpose\n",
-        "untracked.log": "noise\n",
-        "gen/kept.py": "committed on purpose\n",
-        "gen/new.py": "noise\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": "*.log\ngen/\n",
+            "app.py": "a = 1\n",
+            "tracked.log": "committed on purpose\n",
+            "untracked.log": "noise\n",
+            "gen/kept.py": "committed on purpose\n",
+            "gen/new.py": "noise\n",
+        },
+    )
     git(root, "init", "-q")
     git(root, "add", ".gitignore", "app.py")
     git(root, "add", "-f", "tracked.log", "gen/kept.py")
@@ -92,17 +95,20 @@ def test_git_info_exclude_in_a_real_work_tree(tmp_path: Path) -> None:
 
 @needs_git
 def test_subfolder_of_a_work_tree_honours_the_parents_ignore_rules(tmp_path: Path) -> None:
-    top = write(tmp_path / "top", {
-        ".gitignore": "*.log\n/sub/local.txt\n/top-only.txt\n",
-        "README.md": "top\n",
-        "sub/app.py": "a = 1\n",
-        "sub/debug.log": "noise\n",
-        "sub/forced.log": "committed on purpose\n",
-        "sub/local.txt": "noise\n",
-        "sub/top-only.txt": "kept: that rule is anchored at the top\n",
-        "sub/inner/local.txt": "kept: that rule is anchored at sub\n",
-        "sub/notes.scratch": "mine\n",
-    })
+    top = write(
+        tmp_path / "top",
+        {
+            ".gitignore": "*.log\n/sub/local.txt\n/top-only.txt\n",
+            "README.md": "top\n",
+            "sub/app.py": "a = 1\n",
+            "sub/debug.log": "noise\n",
+            "sub/forced.log": "committed on purpose\n",
+            "sub/local.txt": "noise\n",
+            "sub/top-only.txt": "kept: that rule is anchored at the top\n",
+            "sub/inner/local.txt": "kept: that rule is anchored at sub\n",
+            "sub/notes.scratch": "mine\n",
+        },
+    )
     git(top, "init", "-q")
     (top / ".git" / "info").mkdir(exist_ok=True)
     (top / ".git" / "info" / "exclude").write_text("*.scratch\n")
@@ -122,27 +128,60 @@ def test_subfolder_of_a_work_tree_honours_the_parents_ignore_rules(tmp_path: Pat
 
 @needs_git
 def test_ignore_rules_agree_with_git(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        ".gitignore": b"\xef\xbb\xbf*.log\r\n!keep.log\nout/\n/root.txt\n"
-                      b"logs/*\n!logs/keep.log\ndocs/**\n!docs/a.md\n",
-        "a.log": "x\n", "keep.log": "x\n", "root.txt": "x\n", "out/a.py": "x\n", "src/out": "x\n",
-        "logs/keep.log": "x\n", "logs/b.log": "x\n",
-        "docs/a.md": "x\n", "docs/b.md": "x\n", "docs/c/d.md": "x\n",
-        "pkg/.gitignore": "*.tmp\n/local.txt\n!*.log\ngen/out.txt\n",
-        "pkg/a.tmp": "x\n", "pkg/local.txt": "x\n", "pkg/root.txt": "x\n", "pkg/b.log": "x\n",
-        "pkg/gen/out.txt": "x\n", "pkg/deep/local.txt": "x\n", "pkg/deep/c.tmp": "x\n",
-        "pkg/deep/.gitignore": "!*.tmp\n", "pkg/deep/more/d.tmp": "x\n", "a.tmp": "x\n", "main.py": "x\n",
-        "notes.scratch": "x\n", "pkg/notes.scratch": "x\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            ".gitignore": b"\xef\xbb\xbf*.log\r\n!keep.log\nout/\n/root.txt\n"
+            b"logs/*\n!logs/keep.log\ndocs/**\n!docs/a.md\n",
+            "a.log": "x\n",
+            "keep.log": "x\n",
+            "root.txt": "x\n",
+            "out/a.py": "x\n",
+            "src/out": "x\n",
+            "logs/keep.log": "x\n",
+            "logs/b.log": "x\n",
+            "docs/a.md": "x\n",
+            "docs/b.md": "x\n",
+            "docs/c/d.md": "x\n",
+            "pkg/.gitignore": "*.tmp\n/local.txt\n!*.log\ngen/out.txt\n",
+            "pkg/a.tmp": "x\n",
+            "pkg/local.txt": "x\n",
+            "pkg/root.txt": "x\n",
+            "pkg/b.log": "x\n",
+            "pkg/gen/out.txt": "x\n",
+            "pkg/deep/local.txt": "x\n",
+            "pkg/deep/c.tmp": "x\n",
+            "pkg/deep/.gitignore": "!*.tmp\n",
+            "pkg/deep/more/d.tmp": "x\n",
+            "a.tmp": "x\n",
+            "main.py": "x\n",
+            "notes.scratch": "x\n",
+            "pkg/notes.scratch": "x\n",
+        },
+    )
     git(root, "init", "-q")
     (root / ".git" / "info").mkdir(exist_ok=True)
     (root / ".git" / "info" / "exclude").write_text("*.scratch\n")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                            check=True, capture_output=True, timeout=60).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout.decode()
     seen_by_git = sorted(p for p in listed.split("\0") if p and not p.endswith(".gitignore"))
     assert seen_by_git == [
-        "a.tmp", "docs/a.md", "keep.log", "logs/keep.log", "main.py", "pkg/b.log",
-        "pkg/deep/c.tmp", "pkg/deep/local.txt", "pkg/deep/more/d.tmp", "pkg/root.txt", "src/out",
+        "a.tmp",
+        "docs/a.md",
+        "keep.log",
+        "logs/keep.log",
+        "main.py",
+        "pkg/b.log",
+        "pkg/deep/c.tmp",
+        "pkg/deep/local.txt",
+        "pkg/deep/more/d.tmp",
+        "pkg/root.txt",
+        "src/out",
     ]
     assert included(scan_repository(root)) == seen_by_git
 
@@ -285,14 +324,17 @@ def test_size_cap_in_a_scan(tmp_path: Path) -> None:
 
 
 def test_content_checks_in_a_scan(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        "blob.py": b"x = 1\n\x00",
-        "records.dat": "1,ada\n",
-        "latin.txt": b"caf\xe9 " + b"au lait\n" * 10,
-        "noise.txt": bytes(range(0x80, 0x100)),
-        "win.py": b"a = 1\r\n",
-        "blank.py": b" \n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            "blob.py": b"x = 1\n\x00",
+            "records.dat": "1,ada\n",
+            "latin.txt": b"caf\xe9 " + b"au lait\n" * 10,
+            "noise.txt": bytes(range(0x80, 0x100)),
+            "win.py": b"a = 1\r\n",
+            "blank.py": b" \n",
+        },
+    )
     result = scan_repository(root, git_probe=no_git)
     assert included(result) == ["latin.txt", "records.dat", "win.py"]
     assert [f.note for f in result.files] == ["1 invalid UTF-8 byte(s) replaced", "", ""]
@@ -411,18 +453,30 @@ def test_order_is_by_path_and_repeatable(tmp_path: Path) -> None:
     write(root, {"z.lock": "x\n", "a/y.lock": "x\n", "m.png": b"\x89PNG"})
     first = scan_repository(root, git_probe=no_git)
     second = scan_repository(root, git_probe=no_git)
-    assert included(first) == ["A.py", "_x.py", "a-b/x.py", "a.py", "a/b.py", "a/b/c.py", "a/z.py", "b.py",
-                               "pkg/__init__.py"]
+    assert included(first) == [
+        "A.py",
+        "_x.py",
+        "a-b/x.py",
+        "a.py",
+        "a/b.py",
+        "a/b/c.py",
+        "a/z.py",
+        "b.py",
+        "pkg/__init__.py",
+    ]
     assert [s.path for s in first.skipped] == ["a/y.lock", "m.png", "z.lock"]
     assert first == second
 
 
 def test_output_folder_is_skipped(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {
-        "app.py": "a = 1\n",
-        "lessons/script.md": "# lesson\n",
-        "docs/lessons/x.md": "x\n",  # only the output folder itself, not every folder of that name
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            "app.py": "a = 1\n",
+            "lessons/script.md": "# lesson\n",
+            "docs/lessons/x.md": "x\n",  # only the output folder itself, not every folder of that name
+        },
+    )
     result = scan_repository(root, skip_dirs=(root / "docs" / ".." / "lessons",), git_probe=no_git)
     assert included(result) == ["app.py", "docs/lessons/x.md"]
     assert result.skipped == (SkippedPath("lessons/", "lessongen output"),)
@@ -433,6 +487,7 @@ def test_a_fifo_is_not_a_regular_file_and_does_not_block(tmp_path: Path) -> None
     root = write(tmp_path / "repo", {"app.py": "a = 1\n"})
     os.mkfifo(root / "pipe.py")
     results: list[RepoScan] = []
+
     def scan() -> None:
         results.append(scan_repository(root, git_probe=no_git))
 
