@@ -13,7 +13,7 @@ import typer
 from lessongen import __version__
 from lessongen.config import Settings, resolve_settings
 from lessongen.errors import ExitCode, LessongenError
-from lessongen.pipeline import build_plan, default_model, execute, prepare
+from lessongen.pipeline import build_plan, execute, prepare
 from lessongen.plan import Plan, Verdict
 from lessongen.report import plan_report
 from lessongen.ui import error, make_console, make_observer, render_plan, render_run
@@ -88,6 +88,15 @@ Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per re
 Retries = Annotated[
     int | None, typer.Option("--max-retries", help="Retries on 429/5xx/timeouts (default 5).")
 ]
+Local = Annotated[
+    bool | None, typer.Option("--local/--no-local", help="Run a GGUF model in-process (extra 'local').")
+]
+ModelPath = Annotated[Path | None, typer.Option("--model-path", help="A GGUF file for --local.")]
+Fallback = Annotated[
+    int | None, typer.Option("--fallback-context-window", help="Window when nothing else says.")
+]
+Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the server for its window again (no cache).")]
+Secrets = Annotated[str | None, typer.Option("--secrets", help="redact (default), skip-file, fail or off.")]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
 
 # Parameters of the commands that are not settings.
@@ -119,6 +128,9 @@ def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
 
 def _plan(settings: Settings, as_json: bool, list_skipped: bool) -> None:
     prepared = prepare(settings)
+    for note in prepared.notes:
+        error_console = make_console(stderr=True)
+        error_console.print(f"note: {note}", soft_wrap=True)
     _show_plan(build_plan(prepared), as_json, list_skipped)
 
 
@@ -138,11 +150,14 @@ def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool) -> 
     plan = build_plan(prepared)
     if plan.verdict is not Verdict.FITS:
         _show_plan(plan, as_json=False, list_skipped=list_skipped)
-    model, server = default_model(settings)
+    backend = prepared.backend
+    model = backend.open_model()
     progress = make_console(stderr=True)
     observer = make_observer(progress, prepared.model.context_window, len(prepared.batches))
+    for note in prepared.notes:
+        observer.note(note)
     try:
-        outcome = execute(prepared, plan, model, observer, resume=resume, force=force, server=server)
+        outcome = execute(prepared, plan, model, observer, resume=resume, force=force, server=backend.where)
     finally:
         observer.close()
         model_close = getattr(model, "close", None)
@@ -181,6 +196,11 @@ def run(
     max_calls: MaxCalls = None,
     timeout: Timeout = None,
     max_retries: Retries = None,
+    local: Local = None,
+    model_path: ModelPath = None,
+    fallback_context_window: Fallback = None,
+    refresh: Refresh = False,
+    secrets: Secrets = None,
     prompts_dir: Prompts = None,
     output: Output = None,
     config: Config = None,
@@ -193,6 +213,7 @@ def run(
     """Write the lesson: plan, then drive one growing chat with the model (or only plan with --dry-run)."""
     flags = {k: v for k, v in locals().items() if k not in _NOT_SETTINGS}
     flags["use_git"] = False if no_git else None
+    flags["refresh"] = True if refresh else None
 
     def go() -> None:
         settings = _settings(repo, config, flags)

@@ -47,6 +47,7 @@ class Settings:
 
     repo: Path
     model: str = "gpt-4o-mini"
+    model_set: bool = False  # whether a model was named (the local fallback only applies when not)
     base_url: str | None = None
     api_key: Secret | None = field(default=None, repr=False)
     context_window: int | None = None
@@ -74,6 +75,11 @@ class Settings:
     cache_dir: Path | None = None
     timeout: float = 120.0
     max_retries: int = 5
+    local: bool | None = None  # True: in-process GGUF; False: never; None: when no key and no base URL
+    model_path: Path | None = None
+    fallback_context_window: int | None = None
+    refresh: bool = False
+    secrets: str = "redact"
     models: Mapping[str, ModelOverride] = field(default_factory=dict)
     config_file: Path | None = None
 
@@ -147,6 +153,16 @@ def _globs(value: object) -> tuple[str, ...]:
     return tuple(item for item in items if item)
 
 
+def _choice(*allowed: str) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise ValueError("expected one of " + ", ".join(allowed))
+        return text
+
+    return parse
+
+
 def _path(value: object) -> Path:
     return Path(_text(str(value) if isinstance(value, Path) else value)).expanduser()
 
@@ -184,6 +200,11 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "cache_dir": _path,
     "timeout": _float(1.0),
     "max_retries": _int(0),
+    "local": _bool,
+    "model_path": _path,
+    "fallback_context_window": _int(256),
+    "refresh": _bool,
+    "secrets": _choice("redact", "skip-file", "fail", "off"),
 }
 
 _MODEL_KEYS = {
@@ -303,10 +324,11 @@ def resolve_settings(
             raise UsageError(f"unknown flag setting {key!r}", "run lessongen --help")
         values[key] = _parse(key, value, "--" + key.replace("_", "-"))
     # Relative folders in a config file or flags are relative to the repository / working folder.
-    for key in ("prompts_dir", "cache_dir"):
+    for key in ("prompts_dir", "cache_dir", "model_path"):
         if key in values and path is not None and key in table and not values[key].is_absolute():
             values[key] = path.parent / values[key]
     values.setdefault("cache_dir", Path(platformdirs.user_cache_dir("lessongen")))
+    values["model_set"] = "model" in values
     return Settings(repo=root, models=models, config_file=path, **values)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -16,7 +17,7 @@ from lessongen.llm import Completion, Usage
 # Placeholder for local servers that need no key: the SDK insists on one.
 _NO_KEY = "no-key-needed"
 # Response formats to try, most structured first; a server that rejects one is asked with the next.
-_FORMATS = ("json_schema", "json_object", "text")
+_FORMATS = ("json_schema", "json_object+schema", "json_object", "text")
 
 
 def _is_openai(base_url: str | None) -> bool:
@@ -34,6 +35,7 @@ class OpenAIChatModel:
         timeout: float = 120.0,
         max_retries: int = 5,
         malformed_retries: int = 2,
+        formats_file: Path | None = None,
     ) -> None:
         if api_key is None and _is_openai(base_url):
             raise UsageError(
@@ -49,8 +51,12 @@ class OpenAIChatModel:
         self._model = model
         self._official = _is_openai(base_url)
         self._malformed_retries = malformed_retries
-        self._format_index = 0
         self.where = base_url or "https://api.openai.com/v1"
+        self._formats_file = formats_file
+        self._format_key = f"{self.where}|{model}"
+        remembered = _read_formats(formats_file).get(self._format_key)
+        self._format_index = _FORMATS.index(remembered) if remembered in _FORMATS else 0
+        self._format_confirmed = remembered in _FORMATS
 
     def close(self) -> None:
         """Release the HTTP connections."""
@@ -60,9 +66,28 @@ class OpenAIChatModel:
         kind = _FORMATS[self._format_index] if schema is not None else "text"
         if kind == "json_schema":
             return {"type": "json_schema", "json_schema": {"name": "chapter", "schema": dict(schema or {})}}
+        if kind == "json_object+schema":
+            return {"type": "json_object", "schema": dict(schema or {})}
         if kind == "json_object":
             return {"type": "json_object"}
         return None
+
+    def _step_down(self) -> None:
+        self._format_index += 1
+        self._remember()
+
+    def _remember(self) -> None:
+        self._format_confirmed = True
+        if self._formats_file is None:
+            return
+        known = _read_formats(self._formats_file)
+        if known.get(self._format_key) != _FORMATS[self._format_index]:
+            known[self._format_key] = _FORMATS[self._format_index]
+            try:
+                self._formats_file.parent.mkdir(parents=True, exist_ok=True)
+                self._formats_file.write_text(json.dumps(known, indent=1), "utf-8")
+            except OSError:
+                pass  # remembering is an optimisation; the run goes on
 
     def complete(
         self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
@@ -71,13 +96,26 @@ class OpenAIChatModel:
         attempts = 0
         while True:
             response_format = self._response_format(schema)
+            probing = response_format is not None and not self._format_confirmed
             try:
-                raw, attempts_taken = self._create(messages, max_tokens, response_format)
+                raw, attempts_taken = self._create(messages, max_tokens, response_format, probing)
                 attempts += attempts_taken
-                return self._completion(raw, attempts, (response_format or {}).get("type", "text"))
-            except openai.BadRequestError as exc:
+                if probing:
+                    self._remember()
+                return self._completion(raw, attempts, _FORMATS[self._format_index] if schema else "text")
+            except openai.APIStatusError as exc:
                 if response_format is not None and _about_response_format(exc):
-                    self._format_index += 1  # remembered for every later call to this server
+                    self._step_down()  # remembered for every later call to this server
+                    continue
+                if probing and (exc.status_code in (408, 409, 429) or exc.status_code >= 500):
+                    self._format_confirmed = True  # a plain transient failure: retry it with backoff
+                    attempts += 1
+                    continue
+                raise _translate(exc) from None
+            except openai.APIConnectionError as exc:
+                if probing:
+                    self._format_confirmed = True
+                    attempts += 1
                     continue
                 raise _translate(exc) from None
             except (
@@ -98,7 +136,11 @@ class OpenAIChatModel:
                 raise _translate(exc) from None
 
     def _create(
-        self, messages: Sequence[Mapping[str, str]], max_tokens: int, response_format: dict[str, Any] | None
+        self,
+        messages: Sequence[Mapping[str, str]],
+        max_tokens: int,
+        response_format: dict[str, Any] | None,
+        probing: bool,
     ) -> tuple[Any, int]:
         extra: dict[str, Any] = {}
         if response_format is not None:
@@ -107,7 +149,10 @@ class OpenAIChatModel:
             extra["max_completion_tokens"] = max_tokens
         else:
             extra["max_tokens"] = max_tokens
-        raw = self._client.chat.completions.with_raw_response.create(
+        # The first request with a new response format is not retried: a server that rejects the
+        # format (some answer 500) is asked with the next one at once instead of after five backoffs.
+        client = self._client.with_options(max_retries=0) if probing else self._client
+        raw = client.chat.completions.with_raw_response.create(
             model=self._model,
             messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # type: ignore[misc]
             **extra,
@@ -128,9 +173,21 @@ class OpenAIChatModel:
         return Completion(text, str(choice.finish_reason or "stop"), usage, attempts, response_format)
 
 
-def _about_response_format(exc: openai.BadRequestError) -> bool:
-    text = f"{exc.message} {getattr(exc, 'param', '')}".lower()
-    return "response_format" in text or "json_schema" in text or "structured" in text
+def _about_response_format(exc: openai.APIStatusError) -> bool:
+    if exc.status_code not in (400, 422, 500, 501):
+        return False
+    text = f"{exc.message} {getattr(exc, 'param', '')} {exc.body}".lower()
+    return "response_format" in text or "json_schema" in text or "json_object" in text or "structured" in text
+
+
+def _read_formats(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _translate(exc: openai.OpenAIError) -> Exception:

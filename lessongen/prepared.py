@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lessongen.backend import Backend
 from lessongen.catalog import ModelInfo
 from lessongen.compose import Composer
 from lessongen.config import Settings
@@ -17,6 +18,7 @@ class Prepared:
     """The stages up to the first model call, shared by the dry run and the live run."""
 
     settings: Settings
+    backend: Backend
     model: ModelInfo
     counter: Counter
     composer: Composer

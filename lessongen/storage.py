@@ -8,7 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lessongen.config import Settings
 from lessongen.errors import OutputError
+
+
+def output_dir(settings: Settings) -> Path:
+    """The output folder as an absolute path (relative paths are relative to the working folder)."""
+    return settings.output if settings.output.is_absolute() else Path.cwd() / settings.output
 
 
 def write_atomic(path: Path, text: str) -> None:

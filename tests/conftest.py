@@ -25,6 +25,9 @@ def _clean_environment(
         if name.startswith(("LESSONGEN_", "OPENAI_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LESSONGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "lessongen-cache"))
+    # Tests choose the local in-process model explicitly; the automatic fallback would depend on
+    # whether the `local` extra happens to be installed.
+    monkeypatch.setenv("LESSONGEN_LOCAL", "false")
     yield
 
 

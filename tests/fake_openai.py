@@ -292,6 +292,13 @@ def _error(
     return _Outcome(status, json.dumps(body).encode(), {k.replace("_", "-"): v for k, v in headers.items()})
 
 
+def _format_shape(body: dict[str, Any]) -> str:
+    """The response_format a chat request asks for: json_schema, json_object+schema, json_object or text."""
+    wanted = body.get("response_format") or {}
+    kind = str(wanted.get("type", "text")) if isinstance(wanted, dict) else "text"
+    return "json_object+schema" if kind == "json_object" and "schema" in wanted else kind
+
+
 def _window_error(window: int, prompt: int, completion: int) -> _Outcome:
     message = (
         f"This model's maximum context length is {window} tokens. However, you requested "
@@ -370,10 +377,16 @@ class FakeServer:
         context_window: int = 128_000,
         responder: Callable[[RecordedRequest], Reply] | None = None,
         faults: Iterable[Fault | None] = (),
+        reject_formats: Iterable[str] = (),
+        reject_status: int = 400,
     ) -> None:
         self.model = model  # the id GET /v1/models lists; chat requests may name any model
         self.context_window = context_window  # read per request, so a test may change it
         self.responder = responder or ChapterResponder()
+        # response_format shapes this server refuses ("json_schema", "json_object+schema", "json_object"),
+        # answered with reject_status as servers do (llama-cpp-python answers 500, others 400 or 422).
+        self.reject_formats = frozenset(reject_formats)
+        self.reject_status = reject_status
         self.errors: list[BaseException] = []  # failures inside the fake, e.g. a responder bug
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -483,6 +496,10 @@ class FakeServer:
         if problem := _invalid_chat(body):
             self._record(replace(record, status=400))
             return _error(400, problem, "invalid_request_error", param="messages")
+        if (shape := _format_shape(body)) in self.reject_formats:
+            self._record(replace(record, status=self.reject_status))
+            message = f"response_format type {shape!r} is not supported by this server"
+            return _error(self.reject_status, message, "invalid_request_error", param="response_format")
         tokenizer = _tokenizer(body["model"])
         messages = [{**m, "content": m.get("content") or ""} for m in body["messages"]]
         prompt_tokens = count_chat(tokenizer.counter, messages)

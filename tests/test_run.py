@@ -313,3 +313,29 @@ def test_no_key_for_openai_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "OPENAI_API_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("rejected", "status", "accepted"),
+    [
+        ({"json_schema"}, 400, "json_object+schema"),
+        ({"json_schema"}, 500, "json_object+schema"),  # llama-cpp-python answers 500
+        ({"json_schema", "json_object+schema"}, 422, "json_object"),
+        ({"json_schema", "json_object+schema", "json_object"}, 400, "text"),
+    ],
+)
+def test_response_format_steps_down_and_is_remembered(
+    tmp_path: Path, rejected: set[str], status: int, accepted: str
+) -> None:
+    repo = make_repo(tmp_path / "repo", modules=3)
+    with FakeServer(reject_formats=rejected, reject_status=status) as server:
+        code, _, stderr = run_cli(server, repo, tmp_path / "lesson", "--max-batch-tokens", "800")
+        assert code == 0, stderr
+        statuses = [r.status for r in server.chat_requests]
+        # A second run against the same server starts with the shape that worked.
+        code, _, _ = run_cli(server, repo, tmp_path / "again", "--max-batch-tokens", "800")
+        assert code == 0
+        assert all(r.status == 200 for r in server.chat_requests[len(statuses) :])
+    assert statuses.count(status) == len(rejected)  # each refused shape is tried once, never retried
+    ledger = json.loads((tmp_path / "lesson" / "run.json").read_text())
+    assert {c["response_format"] for c in ledger["calls"]} == {accepted}

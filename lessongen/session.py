@@ -1,0 +1,101 @@
+"""Bookkeeping of one live run: what it depends on, output safety, resume checks, and the script."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from lessongen.anchors import check_chapters, uncovered_files
+from lessongen.errors import OutputError, UsageError
+from lessongen.history import CallKind
+from lessongen.journal import Journal, explain_changes
+from lessongen.ledger import LedgerEntry
+from lessongen.outputs import existing_outputs, remove_outputs
+from lessongen.plan import Plan
+from lessongen.prepared import Prepared
+from lessongen.run import Conversation
+from lessongen.script import SCHEMA_VERSION, Script
+from lessongen.storage import output_dir
+
+
+def manifest(prepared: Prepared) -> dict[str, Any]:
+    """What a run depends on: a resumed run must find all of it unchanged."""
+    s = prepared.settings
+    prompts = json.dumps(dict(prepared.composer.prompts.templates), sort_keys=True)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": s.model,
+        "prompts": hashlib.sha256(prompts.encode()).hexdigest()[:16],
+        "settings": {
+            "keep_recent": s.keep_recent,
+            "summary_threshold": s.summary_threshold,
+            "preflight_limit": s.preflight_limit,
+            "reply_tokens": s.reply_tokens,
+            "summary_reply_tokens": s.summary_reply_tokens,
+            "intro_reply_tokens": s.intro_reply_tokens,
+            "max_reply_tokens": s.max_reply_tokens,
+            "max_batch_tokens": s.max_batch_tokens,
+            "context_window": prepared.model.context_window,
+            "include": list(s.include),
+            "exclude": list(s.exclude),
+        },
+        "files": {p.path: p.digest for p in prepared.parts},
+    }
+
+
+def open_journal(prepared: Prepared, resume: bool, force: bool) -> tuple[Journal, list[str]]:
+    """The run's journal, after the output-safety and resume checks; nothing is sent before this."""
+    folder = output_dir(prepared.settings)
+    journal = Journal(folder)
+    notes: list[str] = []
+    current = manifest(prepared)
+    if force:
+        journal.clear()
+        remove_outputs(folder)
+    elif resume and journal.exists():
+        changes = explain_changes(journal.manifest(), current)
+        if changes:
+            raise UsageError(
+                "cannot resume: " + "; ".join(changes),
+                "undo the change, or pass --force to start over (answers already paid for are discarded)",
+            )
+        notes.append(f"resuming: {journal.saved_count()} saved answers are reused, none is sent again")
+    elif resume:
+        notes.append(f"nothing to resume in {folder}: starting a new run")
+    elif journal.exists() or existing_outputs(folder):
+        raise OutputError(
+            f"{folder} already holds a lesson or a saved run",
+            "pass --resume to continue it, --force to start over, or --output for another folder",
+        )
+    if not (resume and journal.exists()):
+        journal.start(current)
+    return journal, notes
+
+
+def deviations(plan: Plan, entries: tuple[LedgerEntry, ...], ratio_note: str) -> tuple[str, ...]:
+    """How the calls made differ from the plan's (repairs, other summary points)."""
+    planned = [c.label for c in plan.calls]
+    made = [e.label for e in entries if e.kind != "repair"]
+    found: list[str] = []
+    repairs = sum(1 for e in entries if e.kind == "repair")
+    if repairs:
+        found.append(f"{repairs} repair turn(s) for unusable replies")
+    if made != planned[: len(made)] or (len(made) == len(planned) and made != planned):
+        found.append(f"calls differ from the plan: planned {', '.join(planned)}; made {', '.join(made)}")
+    if ratio_note:
+        found.append(ratio_note)
+    return tuple(found)
+
+
+def assemble(prepared: Prepared, chat: Conversation, complete: bool) -> Script:
+    """The script in lesson order with anchors checked against the files."""
+    chapters = list(chat.chapters.values())
+    intro = [c for c in chapters if c.source == CallKind.INTRO.value]
+    body = sorted(
+        (c for c in chapters if c.source != CallKind.INTRO.value), key=lambda c: int(c.source.split()[-1])
+    )
+    line_counts = {f.path: f.line_count for f in prepared.scan.files}
+    checked, issues = check_chapters([*intro, *body], line_counts)
+    uncovered = uncovered_files(checked, [p.path for p in prepared.parts]) if complete else ()
+    return Script(f"{prepared.scan.root.name}: a guided tour", checked, issues, uncovered, complete)
