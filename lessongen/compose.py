@@ -9,6 +9,7 @@ from lessongen.prompts import PromptSet
 from lessongen.tokens import Counter, message_overhead
 
 SYSTEM, USER, ASSISTANT = "system", "user", "assistant"
+_JOINS_TAG = ("\n", "/", "\r")  # a tag's closing `>` and newline merge with these in tiktoken's splits
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,16 @@ class Composer:
     """Builds every message of the conversation and counts each one once.
 
     A batch message is a sequence of segments that each end with a newline and start with a
-    non-space character; tiktoken's split patterns never join tokens across such a boundary, so the
-    message's tokens are the sum of the segments' tokens and file texts are never re-tokenized.
+    character that tiktoken's split patterns never join to a preceding newline (anything but a newline
+    or a slash), so the message's tokens are the sum of the segments' tokens and file texts are never
+    re-tokenized. A file that starts with a newline or a slash is counted together with its tag.
     """
 
     def __init__(self, prompts: PromptSet, counter: Counter) -> None:
         self.prompts = prompts
         self.counter = counter
         self._overhead = {role: message_overhead(counter, role) for role in (SYSTEM, USER, ASSISTANT)}
+        self._last_batch: tuple[tuple[int, int], Message] | None = None  # the policy asks for it twice
 
     def _message(self, role: str, content: str, content_tokens: int | None = None) -> Message:
         tokens = self.counter.count(content) if content_tokens is None else content_tokens
@@ -70,16 +73,26 @@ class Composer:
         return self._message(SYSTEM, self.prompts.render("system"))
 
     def batch(self, batch: Batch, count: int) -> Message:
-        """The user message that carries a batch's files."""
+        """The user message that carries a batch's files (built once per batch)."""
+        key = (batch.index, count)
+        if self._last_batch is None or self._last_batch[0] != key:
+            self._last_batch = (key, self._build_batch(batch, count))
+        return self._last_batch[1]
+
+    def _build_batch(self, batch: Batch, count: int) -> Message:
         labels = ", ".join(part.label for part in batch.parts)
         header = self.prompts.render("batch", number=batch.index + 1, count=count, file_list=labels)
         pieces = [header]
         tokens = self.counter.count(header)
         for part in batch.parts:
-            opening, closing = file_open(part), file_close(part)
-            pieces += [opening, file_body(part), closing]
-            tokens += self.counter.count(opening) + self.counter.count(closing)
-            tokens += part.tokens if part.text.endswith("\n") else self.counter.count(file_body(part))
+            opening, body, closing = file_open(part), file_body(part), file_close(part)
+            pieces += [opening, body, closing]
+            tokens += self.counter.count(closing)
+            if body.startswith(_JOINS_TAG) or not part.text.endswith("\n"):
+                # The tag's last token would merge with a leading newline or slash: count them together.
+                tokens += self.counter.count(opening + body)
+            else:
+                tokens += self.counter.count(opening) + part.tokens
         return self._message(USER, "".join(pieces), tokens)
 
     def stub(self, batch: Batch, count: int) -> Message:

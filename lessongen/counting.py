@@ -3,20 +3,93 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lessongen.data import FilePart, SourceFile
 from lessongen.tokencache import TokenCache
 from lessongen.tokens import Counter
 
 
+def text_digest(text: str) -> str:
+    """The cache key of a piece of text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class CachedCounter:
+    """A counter that remembers counts by content hash in the token cache (so re-planning is fast)."""
+
+    def __init__(self, counter: Counter, cache: TokenCache) -> None:
+        self.counter = counter
+        self.cache = cache
+        self.encoding_name = counter.encoding_name
+        self.line_additive = line_additive(counter)
+
+    def count(self, text: str) -> int:
+        """Tokens in a text, from the cache when it was counted before."""
+        key = text_digest(text)
+        known = self.cache.get(key)
+        if known is None:
+            known = self.counter.count(text)
+            self.cache.put_many({key: known})
+        return known
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """Tokens in many texts; only the ones not in the cache are counted (in parallel)."""
+        keys = [text_digest(t) for t in texts]
+        missing = [i for i, k in enumerate(keys) if self.cache.get(k) is None]
+        if missing:
+            counts = self.counter.count_many([texts[i] for i in missing])
+            self.cache.put_many({keys[i]: n for i, n in zip(missing, counts, strict=True)})
+        return [self.cache.get(k) or 0 for k in keys]
+
+
+PIECE_CHARS = 8192
+
+
+def line_additive(counter: Counter) -> bool:
+    """True when the counter's tokens never span a line end followed by a character safe_pieces cuts at."""
+    return bool(getattr(counter, "line_additive", False))
+
+
+def safe_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """Consecutive pieces of about `size` characters, cut after a newline whose next character is neither
+    whitespace nor a slash. tiktoken's split patterns never join across such a cut, so a text's tokens
+    are exactly the sum of its pieces' tokens."""
+    if len(text) <= size * 2:
+        return [text]
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > size * 2:
+        cut = text.find("\n", start + size)
+        while cut != -1 and cut + 1 < len(text) and (text[cut + 1].isspace() or text[cut + 1] == "/"):
+            cut = text.find("\n", cut + 1)
+        if cut == -1 or cut + 1 >= len(text):
+            break
+        pieces.append(text[start : cut + 1])
+        start = cut + 1
+    pieces.append(text[start:])
+    return pieces
+
+
 def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache) -> tuple[FilePart, ...]:
-    """One whole-file part per file with its token count, counting only content the cache lacks."""
+    """One whole-file part per file with its token count, counting only content the cache lacks.
+
+    With a line-additive counter, large files are counted as safe pieces: the work spreads evenly
+    over the cores, and each piece's count is remembered so splitting the file later costs nothing.
+    """
     missing = [f for f in files if cache.get(f.digest) is None]
-    if missing:
-        counts = counter.count_many([f.text for f in missing])
-        cache.put_many({f.digest: n for f, n in zip(missing, counts, strict=True)})
-        cache.flush()
+    if missing and line_additive(counter):
+        split = [safe_pieces(f.text) for f in missing]
+        flat = [p for pieces in split for p in pieces]
+        counts = iter(counter.count_many(flat))
+        for file, pieces in zip(missing, split, strict=True):
+            numbers = [next(counts) for _ in pieces]
+            if len(pieces) > 1:
+                cache.put_many({text_digest(p): n for p, n in zip(pieces, numbers, strict=True)})
+            cache.put_many({file.digest: sum(numbers)})
+    elif missing:
+        counts_list = counter.count_many([f.text for f in missing])
+        cache.put_many({f.digest: n for f, n in zip(missing, counts_list, strict=True)})
     return tuple(
         FilePart(
             path=f.path,
@@ -30,73 +103,98 @@ def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache
     )
 
 
-def _piece(part: FilePart, text: str, tokens: int, start: int, end: int) -> FilePart:
-    digest = hashlib.blake2b(f"{part.digest}:{start}:{end}:{text}".encode(), digest_size=16).hexdigest()
-    return FilePart(part.path, text, tokens, digest, start_line=start, end_line=end)
-
-
-def _split_line(line: str, budget: int, counter: Counter) -> list[str]:
+def _cut_line(line: str, budget: int, count: Callable[[str], int], density: float) -> list[str]:
     """A single line longer than a batch, cut at character positions (rare: minified or data lines)."""
     pieces: list[str] = []
     rest = line
-    width = max(budget * 3, 64)
+    width = max(int(budget * 0.9 / max(density, 1e-3)), 64)
     while rest:
         chunk = rest[:width]
-        while counter.count(chunk) > budget and len(chunk) > 16:
+        while count(chunk) > budget and len(chunk) > 16:
             chunk = chunk[: len(chunk) * 3 // 4]
         pieces.append(chunk)
         rest = rest[len(chunk) :]
     return pieces
 
 
+def _ranges(lines: Sequence[str], budget: int, density: float) -> list[tuple[int, int]]:
+    """Line ranges (0-based, end exclusive) whose estimated tokens stay under 90% of the budget."""
+    ranges: list[tuple[int, int]] = []
+    start, chars, limit = 0, 0, budget * 0.9 / max(density, 1e-6)
+    for index, line in enumerate(lines):
+        if chars and chars + len(line) > limit:
+            ranges.append((start, index))
+            start, chars = index, 0
+        chars += len(line)
+    ranges.append((start, len(lines)))
+    return ranges
+
+
+def _split_text(
+    text: str, tokens: int, first_line: int, budget: int, counter: Counter
+) -> list[tuple[str, int, int, int]]:
+    """Line ranges of one text, each counted once; the rare range that overshoots is halved."""
+    lines = text.splitlines(keepends=True)
+    density = tokens / max(len(text), 1)
+    pending = _ranges(lines, budget, density)
+    pieces: list[tuple[str, int, int, int]] = []  # text, tokens, first line, last line (1-based)
+    while pending:
+        first, end = pending.pop(0)
+        text = "".join(lines[first:end])
+        tokens = counter.count(text)
+        if tokens <= budget:
+            pieces.append((text, tokens, first + 1, end))
+        elif end - first > 1:
+            middle = (first + end) // 2
+            pending[:0] = [(first, middle), (middle, end)]
+        else:
+            pieces += [
+                (p, counter.count(p), first + 1, end) for p in _cut_line(text, budget, counter.count, density)
+            ]
+    return [(t, n, a + first_line - 1, b + first_line - 1) for t, n, a, b in pieces]
+
+
 def split_part(part: FilePart, budget: int, counter: Counter) -> tuple[FilePart, ...]:
-    """Cut a file into consecutive line ranges of at most `budget` tokens each; nothing is dropped."""
+    """Cut a file into consecutive line ranges of at most `budget` tokens each; nothing is dropped.
+
+    With a line-additive counter the file's safe pieces (counted when the file was) are grouped
+    without counting again; a piece larger than the budget, or a file from another counter, is cut
+    at line ranges estimated from its tokens per character and counted once.
+    """
     if part.tokens <= budget:
         return (part,)
-    lines = part.text.splitlines(keepends=True)
-    line_tokens = counter.count_many(lines)
-    pieces: list[tuple[str, int, int]] = []  # text, first line, last line
-    start, estimate = 0, 0
-    chunk: list[str] = []
-    for index, (line, tokens) in enumerate(zip(lines, line_tokens, strict=True)):
+    units = safe_pieces(part.text) if line_additive(counter) else [part.text]
+    counts = counter.count_many(units) if len(units) > 1 else [part.tokens]
+    pieces: list[tuple[str, int, int, int]] = []
+    group: list[str] = []
+    group_tokens, line = 0, 1
+    group_start = 1
+    for unit, tokens in zip(units, counts, strict=True):
+        lines_in_unit = unit.count("\n") + (0 if unit.endswith("\n") else 1)
+        if group and group_tokens + tokens > budget:
+            pieces.append(("".join(group), group_tokens, group_start, line - 1))
+            group, group_tokens = [], 0
         if tokens > budget:
-            if chunk:
-                pieces.append(("".join(chunk), start + 1, index))
-            pieces += [(p, index + 1, index + 1) for p in _split_line(line, budget, counter)]
-            start, chunk, estimate = index + 1, [], 0
-            continue
-        if chunk and estimate + tokens > budget * 0.95:
-            pieces.append(("".join(chunk), start + 1, index))
-            start, chunk, estimate = index, [], 0
-        chunk.append(line)
-        estimate += tokens
-    if chunk:
-        pieces.append(("".join(chunk), start + 1, len(lines)))
-    exact: list[tuple[str, int, int, int]] = []
-    for text, first, last in pieces:
-        tokens = counter.count(text)
-        if tokens > budget and last > first:
-            # Joining lines can merge tokens across line ends; halve the rare range that overshoots.
-            middle = (first + last) // 2
-            head = "".join(lines[first - 1 : middle])
-            tail = "".join(lines[middle:last])
-            exact += [
-                (head, counter.count(head), first, middle),
-                (tail, counter.count(tail), middle + 1, last),
-            ]
+            pieces += _split_text(unit, tokens, line, budget, counter)
         else:
-            exact.append((text, tokens, first, last))
-    total = len(exact)
+            if not group:
+                group_start = line
+            group.append(unit)
+            group_tokens += tokens
+        line += lines_in_unit
+    if group:
+        pieces.append(("".join(group), group_tokens, group_start, line - 1))
+    total = len(pieces)
     return tuple(
         FilePart(
-            p.path,
-            p.text,
-            p.tokens,
-            p.digest,
+            part.path,
+            text,
+            tokens,
+            text_digest(f"{part.digest}:{first}:{last}:{text}"),
             part=i + 1,
             parts=total,
-            start_line=p.start_line,
-            end_line=p.end_line,
+            start_line=first,
+            end_line=last,
         )
-        for i, p in enumerate(_piece(part, text, tokens, first, last) for text, tokens, first, last in exact)
+        for i, (text, tokens, first, last) in enumerate(pieces)
     )

@@ -230,10 +230,13 @@ def apply_reply(
     return replace(state, turns=tuple(turns), next_batch=state.next_batch + 1)
 
 
-def cached_prefix(previous: Sequence[Sequence[Message]], messages: Sequence[Message]) -> int:
-    """Tokens of the longest message prefix shared with an earlier request."""
+def cached_prefix(previous: Sequence[Sequence[Message]], messages: Sequence[Message], recent: int = 3) -> int:
+    """Tokens of the longest message prefix shared with one of the last few requests.
+
+    The conversation only grows or changes near its end, so older requests never share more.
+    """
     best = 0
-    for earlier in previous:
+    for earlier in previous[-recent:]:
         shared = 0
         for a, b in zip(earlier, messages, strict=False):
             if a != b:

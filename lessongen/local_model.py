@@ -52,7 +52,8 @@ class LocalModel:
         import llama_cpp
 
         probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-        trained = int(probe.n_ctx_train())
+        arch = probe.metadata.get("general.architecture", "llama")
+        trained = int(probe.metadata.get(f"{arch}.context_length", DEFAULT_MAX_WINDOW))
         self.window = window or min(trained, DEFAULT_MAX_WINDOW)
         self.path = path
         self.name = path.stem

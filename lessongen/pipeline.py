@@ -12,7 +12,7 @@ from lessongen.batching import make_batches
 from lessongen.catalog import ModelInfo
 from lessongen.compose import Composer
 from lessongen.config import Settings
-from lessongen.counting import count_files, split_part
+from lessongen.counting import CachedCounter, count_files, split_part
 from lessongen.data import Batch
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
 from lessongen.history import Policy, check_budget, make_policy
@@ -69,10 +69,12 @@ def prepare(
     cache_path = settings.cache_dir / "tokens.sqlite" if settings.cache_dir else None
     cache = TokenCache(cache_path, counter.encoding_name)
     parts = count_files(scan.files, counter, cache)
-    notes = tuple(n for n in (backend.notice, cache.error) if n)
     batches: tuple[Batch, ...] = ()
     if budget > 0:
-        batches = make_batches(parts, budget, partial(split_part, counter=counter))
+        remembered = CachedCounter(counter, cache)  # split pieces are remembered too
+        batches = make_batches(parts, budget, partial(split_part, counter=remembered))
+    cache.flush()
+    notes = tuple(n for n in (backend.notice, cache.error) if n)
     return Prepared(
         settings,
         backend,

@@ -1,5 +1,6 @@
 import itertools
 from functools import partial
+from pathlib import Path
 
 from helpers import part
 
@@ -110,3 +111,57 @@ def test_single_huge_line_is_cut_not_dropped() -> None:
     pieces = split_part(whole, 1000, counter)
     assert "".join(p.text for p in pieces) == text
     assert all(p.tokens <= 1000 for p in pieces)
+
+
+def test_safe_pieces_are_exactly_additive_on_real_code() -> None:
+    import json as json_module
+
+    from lessongen.counting import safe_pieces
+
+    stdlib = Path(json_module.__file__).parents[1]
+    for model in ("gpt-4o-mini", "gpt-4"):
+        counter = TokenCounter.for_model(model)
+        for name in (
+            "argparse.py",
+            "typing.py",
+            "tarfile.py",
+            "pydoc_data/topics.py",
+            "email/_header_value_parser.py",
+        ):
+            path = stdlib / name
+            if not path.exists():
+                continue
+            text = path.read_text()
+            pieces = safe_pieces(text, size=2048)
+            assert "".join(pieces) == text
+            assert len(pieces) > 3 or name == "pydoc_data/topics.py"  # every line indented: nowhere safe
+            assert sum(counter.count_many(pieces)) == counter.count(text), name
+
+
+def test_split_reuses_piece_counts() -> None:
+    from lessongen.counting import CachedCounter, count_files
+    from lessongen.data import SourceFile
+    from lessongen.tokencache import TokenCache
+
+    counter = TokenCounter.for_model("gpt-4o-mini")
+    text = "".join(f"def function_{i}(value):\n    return value * {i}\n\n" for i in range(3000))
+    source = SourceFile("big.py", text, "a" * 32, len(text))
+    cache = TokenCache(None, counter.encoding_name)
+    (whole,) = count_files([source], counter, cache)
+    assert whole.tokens == counter.count(text)
+
+    class Refuse:
+        encoding_name = counter.encoding_name
+        line_additive = True
+
+        def count(self, text: str) -> int:
+            raise AssertionError("a piece was counted again")
+
+        def count_many(self, texts: list[str]) -> list[int]:
+            raise AssertionError("pieces were counted again")
+
+    pieces = split_part(whole, 12_000, CachedCounter(Refuse(), cache))  # type: ignore[arg-type]
+    assert "".join(p.text for p in pieces) == text
+    assert all(p.tokens <= 12_000 for p in pieces)
+    assert sum(p.tokens for p in pieces) == whole.tokens
+    assert pieces[-1].end_line == text.count("\n")

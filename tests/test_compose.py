@@ -48,3 +48,18 @@ def test_fake_closing_tag_in_file_text_does_not_match_the_real_one() -> None:
     message = Composer(load_prompts(), counter).batch(Batch(0, (p,)), 1)
     assert message.content.count('</file id="111111111111">') == 1
     assert message.content.rstrip().endswith('</file id="111111111111">')
+
+
+def test_bodies_that_would_merge_with_the_tag_are_counted_exactly() -> None:
+    for model in ("gpt-4o-mini", "gpt-4"):
+        counter = TokenCounter.for_model(model)
+        composer = Composer(load_prompts(), counter)
+        texts = [
+            "/* C comment */\nint x;\n",
+            "// js\nlet a = 1;\n",
+            "\n\nleading blank lines\n",
+            "no newline at end",
+        ]
+        parts = tuple(FilePart(f"f{i}.c", t, counter.count(t), f"{i:032d}") for i, t in enumerate(texts))
+        message = composer.batch(Batch(0, parts), 1)
+        assert message.tokens == count_chat(counter, [message.as_dict()]) - 3

@@ -1,0 +1,391 @@
+"""Context-window discovery against fake servers on 127.0.0.1, the resolution order and the cache."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fake_local_servers import (
+    LMStudioModel,
+    LocalServer,
+    OllamaModel,
+    closed_port_url,
+    llama_cpp_server,
+    lmstudio_server,
+    malformed_server,
+    not_found_server,
+    ollama_server,
+    vllm_server,
+)
+
+from lessongen.config import Secret
+from lessongen.discovery import (
+    OLLAMA_DEFAULT_WINDOW,
+    OLLAMA_OLD_DEFAULT_WINDOW,
+    Discovered,
+    DiscoveryCache,
+    ModelListing,
+    choose_window,
+    discover_cached,
+    discover_window,
+    list_models,
+    server_root,
+)
+from lessongen.errors import ModelError, UsageError
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("http://h:1/v1", "http://h:1"),
+        ("http://h:1/v1/", "http://h:1"),
+        ("http://h:1", "http://h:1"),
+        ("http://h:1/proxy/v1", "http://h:1/proxy"),
+        ("http://h:1/v10", "http://h:1/v10"),
+    ],
+)
+def test_server_root_drops_only_a_final_v1(base_url: str, root: str) -> None:
+    assert server_root(base_url) == root
+
+
+# ---- each server's shape --------------------------------------------------------------------------
+
+
+def test_ollama_num_ctx_from_the_modelfile_parameters() -> None:
+    with ollama_server({"llama3.1:8b": OllamaModel(num_ctx=8192, loaded_window=2048)}) as server:
+        found = discover_window(server.base_url, "llama3.1:8b")
+    assert found == Discovered(8192, "Ollama /api/show num_ctx", "ollama")
+    assert "/api/ps" not in server.paths  # num_ctx is what a /v1 request gets, whatever is loaded now
+
+
+def test_ollama_loaded_window_from_api_ps_when_num_ctx_is_not_set() -> None:
+    with ollama_server({"qwen3": OllamaModel(loaded_window=32768)}) as server:
+        found = discover_window(server.base_url, "qwen3")  # Ollama's ':latest' is implied
+    assert found is not None
+    assert (found.window, found.source) == (32768, "Ollama /api/ps context_length")
+
+
+def test_ollama_without_num_ctx_assumes_its_default_window_and_says_so() -> None:
+    with ollama_server({"llama3.1": OllamaModel(trained=131072)}, version="0.12.6") as server:
+        found = discover_window(server.base_url, "llama3.1")
+    assert found is not None
+    assert (found.window, found.source) == (OLLAMA_DEFAULT_WINDOW, "Ollama default num_ctx")
+    assert "trained for 131072" in found.note and "--context-window" in found.note
+
+
+@pytest.mark.parametrize(
+    ("version", "window"),
+    [("0.6.6", OLLAMA_OLD_DEFAULT_WINDOW), ("0.6.7", 4096), ("0.13.0-rc1", 4096), ("weird", 2048)],
+)
+def test_ollama_default_window_depends_on_the_version(version: str, window: int) -> None:
+    with ollama_server({"m": OllamaModel()}, version=version) as server:
+        found = discover_window(server.base_url, "m")
+    assert found is not None and found.window == window
+
+
+def test_ollama_never_reports_more_than_the_trained_length() -> None:
+    with ollama_server({"tiny": OllamaModel(trained=2048)}) as server:
+        found = discover_window(server.base_url, "tiny")
+    assert found is not None and found.window == 2048
+
+
+def test_ollama_unknown_model_is_a_miss() -> None:
+    with ollama_server({"llama3.1": OllamaModel(num_ctx=8192)}) as server:
+        assert discover_window(server.base_url, "mistral") is None
+
+
+def test_llama_cpp_props_per_slot_n_ctx() -> None:
+    with llama_cpp_server(n_ctx=16384) as server:
+        found = discover_window(server.base_url, "whatever-name")  # llama-server ignores the name
+    assert found == Discovered(16384, "llama.cpp /props n_ctx", "llama.cpp")
+
+
+def test_llama_cpp_props_top_level_n_ctx() -> None:
+    with llama_cpp_server(n_ctx=None, top_level_n_ctx=12288) as server:
+        found = discover_window(server.base_url, "m")
+    assert found is not None and found.window == 12288
+
+
+def test_llama_cpp_props_with_both_takes_the_slot_share() -> None:
+    with llama_cpp_server(n_ctx=6144, top_level_n_ctx=12288) as server:
+        found = discover_window(server.base_url, "m")
+    assert found is not None and found.window == 6144
+
+
+def test_vllm_max_model_len_for_the_matching_id() -> None:
+    with vllm_server({"Qwen/Qwen2.5-7B-Instruct": 32768, "small": 4096}) as server:
+        assert discover_window(server.base_url, "small") == Discovered(
+            4096, "vLLM /v1/models max_model_len", "vllm"
+        )
+        assert discover_window(server.base_url, "other") is None
+
+
+def test_lmstudio_loaded_context_length() -> None:
+    models = [LMStudioModel("qwen/qwen3-4b", 32768, loaded_window=8192), LMStudioModel("b", 4096)]
+    with lmstudio_server(models) as server:
+        found = discover_window(server.base_url, "qwen/qwen3-4b")
+    assert found == Discovered(8192, "LM Studio /api/v0/models loaded_context_length", "lmstudio")
+
+
+def test_lmstudio_not_loaded_falls_back_to_max_context_length_with_a_note() -> None:
+    with lmstudio_server([LMStudioModel("b", max_window=131072)]) as server:
+        found = discover_window(server.base_url, "b")
+    assert found is not None
+    assert (found.window, found.source) == (131072, "LM Studio /api/v0/models max_context_length")
+    assert "not loaded" in found.note
+
+
+def test_lmstudio_v1_api_loaded_instances() -> None:
+    with lmstudio_server([LMStudioModel("a", 32768, loaded_window=16384)], v1_only=True) as server:
+        found = discover_window(server.base_url, "a")
+    assert found is not None
+    assert (found.window, found.source) == (16384, "LM Studio /api/v1/models context_length")
+
+
+def test_a_base_url_without_v1_works_too() -> None:
+    with llama_cpp_server(n_ctx=4096) as server:
+        found = discover_window(server.root + "/", "m")
+    assert found is not None and found.window == 4096
+
+
+# ---- misses ---------------------------------------------------------------------------------------
+
+
+def test_a_server_that_404s_everything_is_a_miss() -> None:
+    with not_found_server() as server:
+        assert discover_window(server.base_url, "m") is None
+    assert server.paths == ["/v1/models", "/props", "/api/show", "/api/v0/models", "/api/v1/models"]
+
+
+def test_malformed_json_is_a_miss() -> None:
+    with malformed_server() as server:
+        assert discover_window(server.base_url, "m") is None
+
+
+def test_an_unreachable_server_is_a_quick_miss() -> None:
+    started = time.monotonic()
+    assert discover_window(closed_port_url(), "m") is None
+    assert time.monotonic() - started < 2
+
+
+def test_a_server_that_does_not_answer_in_time_is_asked_only_once() -> None:
+    with llama_cpp_server(delay=2.0) as server:
+        assert discover_window(server.base_url, "m", timeout=0.2) is None
+    assert server.paths == ["/v1/models"]
+
+
+def test_a_base_url_that_is_not_a_url_is_a_miss() -> None:
+    assert discover_window("localhost:8080", "m") is None
+
+
+# ---- the API key ----------------------------------------------------------------------------------
+
+
+def test_the_key_goes_to_the_given_server_as_a_bearer_header() -> None:
+    with ollama_server({"m": OllamaModel()}, api_key="sk-local") as server:
+        assert discover_window(server.base_url, "m", api_key=Secret("sk-local")) is not None
+    assert server.seen and all(s.had_auth and s.auth_ok for s in server.seen)
+
+
+def test_no_key_no_header() -> None:
+    with ollama_server({"m": OllamaModel()}) as server:
+        discover_window(server.base_url, "m")
+    assert server.seen and not any(s.had_auth for s in server.seen)
+
+
+def test_redirects_are_not_followed_so_the_key_stays_with_the_given_server() -> None:
+    with llama_cpp_server(n_ctx=8192) as elsewhere:
+        with LocalServer({}, redirect_to=elsewhere.root) as server:
+            assert discover_window(server.base_url, "m", api_key="sk-local") is None
+        assert server.seen and all(s.had_auth for s in server.seen)
+    assert elsewhere.seen == []
+
+
+# ---- resolution order -----------------------------------------------------------------------------
+
+_FOUND = Discovered(8192, "llama.cpp /props n_ctx", "llama.cpp")
+
+
+def test_an_explicit_setting_wins() -> None:
+    assert choose_window(4096, _FOUND, 128000, 2048) == (4096, "context_window setting")
+
+
+def test_then_the_server() -> None:
+    assert choose_window(None, _FOUND, 128000, 2048) == (8192, "llama.cpp /props n_ctx")
+
+
+def test_then_the_catalog() -> None:
+    assert choose_window(None, None, 128000, 2048) == (128000, "catalog")
+
+
+def test_then_the_fallback() -> None:
+    assert choose_window(None, None, None, 2048) == (2048, "fallback_context_window")
+
+
+def test_otherwise_an_error_naming_the_flag() -> None:
+    with pytest.raises(UsageError) as caught:
+        choose_window(None, None, None, None, model="my-model")
+    assert "my-model" in caught.value.message and "--context-window" in caught.value.hint
+
+
+# ---- the cache ------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_cached_window_is_not_asked_again(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "discovery.sqlite")
+    with llama_cpp_server(n_ctx=8192) as server:
+        first = discover_cached(server.base_url, "m", cache)
+        asked = len(server.seen)
+        again = discover_cached(server.base_url, "m", DiscoveryCache(tmp_path / "discovery.sqlite"))
+        assert len(server.seen) == asked
+    assert first == again == _FOUND
+    assert cache.error is None
+
+
+def test_an_expired_entry_is_asked_again(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = DiscoveryCache(tmp_path / "d.sqlite", ttl_seconds=3600, clock=clock)
+    with llama_cpp_server(n_ctx=8192) as server:
+        discover_cached(server.base_url, "m", cache)
+        clock.now += 3599
+        discover_cached(server.base_url, "m", cache)
+        assert server.paths.count("/props") == 1
+        clock.now += 2
+        discover_cached(server.base_url, "m", cache)
+        assert server.paths.count("/props") == 2
+
+
+def test_refresh_asks_the_server_and_updates_the_entry(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "d.sqlite")
+    with llama_cpp_server(n_ctx=8192) as old:
+        discover_cached(old.base_url, "m", cache)
+        cache.put(server_root(old.base_url), "m", Discovered(1, "stale"))
+        refreshed = discover_cached(old.base_url, "m", cache, refresh=True)
+        assert refreshed == _FOUND
+        assert discover_cached(old.base_url, "m", cache) == _FOUND
+        assert old.paths.count("/props") == 2
+
+
+def test_a_server_that_does_not_say_is_remembered_as_such(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "d.sqlite")
+    with not_found_server() as server:
+        assert discover_cached(server.base_url, "m", cache) is None
+        asked = len(server.seen)
+        assert discover_cached(server.base_url, "m", cache) is None
+        assert len(server.seen) == asked
+
+
+def test_an_unreachable_server_is_not_remembered(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "d.sqlite")
+    url = closed_port_url()
+    assert discover_cached(url, "m", cache) is None
+    assert cache.get(server_root(url), "m") is None
+
+
+def test_forget_drops_an_entry(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "d.sqlite")
+    cache.put("http://h", "m", _FOUND)
+    assert cache.get("http://h", "m") is not None
+    cache.forget("http://h", "m")
+    assert cache.get("http://h", "m") is None
+
+
+def test_entries_are_per_server_and_model(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "d.sqlite")
+    cache.put("http://a", "m", _FOUND)
+    assert cache.get("http://b", "m") is None
+    assert cache.get("http://a", "n") is None
+
+
+def test_a_corrupt_cache_file_only_disables_the_cache(tmp_path: Path) -> None:
+    path = tmp_path / "discovery.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = DiscoveryCache(path)
+    with llama_cpp_server(n_ctx=8192) as server:
+        assert discover_cached(server.base_url, "m", cache) == _FOUND
+    assert cache.error is not None and "discovery cache unavailable" in cache.error
+
+
+def test_an_unwritable_cache_folder_only_disables_the_cache(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    cache = DiscoveryCache(blocker / "discovery.sqlite")
+    with llama_cpp_server(n_ctx=8192) as server:
+        assert discover_cached(server.base_url, "m", cache) == _FOUND
+        assert discover_cached(server.base_url, "m", cache) == _FOUND
+    assert cache.error is not None
+
+
+def test_a_locked_cache_only_disables_the_cache(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "d.sqlite"
+    DiscoveryCache(path).put("http://h", "m", _FOUND)
+    holder = sqlite3.connect(path)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        cache = DiscoveryCache(path)
+        assert cache.get("http://h", "m") is None
+        assert cache.error is not None
+    finally:
+        holder.close()
+
+
+def test_no_cache_path_means_no_cache() -> None:
+    cache = DiscoveryCache(None)
+    cache.put("http://h", "m", _FOUND)
+    assert cache.get("http://h", "m") is None and cache.error is None
+
+
+# ---- listing models -------------------------------------------------------------------------------
+
+
+def test_list_models_with_windows_from_vllm() -> None:
+    with vllm_server({"big": 131072, "small": 4096}) as server:
+        listed = list_models(server.base_url)
+    assert listed == [
+        ModelListing("big", 131072, "vLLM /v1/models max_model_len"),
+        ModelListing("small", 4096, "vLLM /v1/models max_model_len"),
+    ]
+    assert server.paths.count("/v1/models") == 1
+
+
+def test_list_models_from_ollama_asks_each_model() -> None:
+    models = {"llama3.1:8b": OllamaModel(num_ctx=8192), "qwen3:4b": OllamaModel(loaded_window=16384)}
+    with ollama_server(models) as server:
+        listed = list_models(server.base_url)
+    assert [(m.id, m.window) for m in listed] == [("llama3.1:8b", 8192), ("qwen3:4b", 16384)]
+
+
+def test_list_models_fills_and_uses_the_cache(tmp_path: Path) -> None:
+    cache = DiscoveryCache(tmp_path / "d.sqlite")
+    with llama_cpp_server(n_ctx=8192, model_id="model.gguf") as server:
+        list_models(server.base_url, cache=cache)
+        assert discover_cached(server.base_url, "model.gguf", cache) == _FOUND
+        assert server.paths.count("/props") == 1
+        list_models(server.base_url, cache=cache, refresh=True)
+        assert server.paths.count("/props") == 2
+
+
+def test_list_models_marks_models_without_a_window() -> None:
+    with lmstudio_server([LMStudioModel("x", 8192)], v1_only=True) as server:
+        assert list_models(server.base_url) == [ModelListing("x", None, "not reported")]
+
+
+def test_list_models_on_an_unreachable_server_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="cannot reach"):
+        list_models(closed_port_url())
+
+
+def test_list_models_without_a_model_list_is_a_model_error() -> None:
+    with not_found_server() as server, pytest.raises(ModelError, match="does not list models"):
+        list_models(server.base_url)

@@ -1,0 +1,204 @@
+"""Counting with the server's tokenizer, and the chat-template overhead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fake_local_servers import (
+    GENERATION_PROMPT,
+    PER_MESSAGE,
+    LMStudioModel,
+    LocalServer,
+    OllamaModel,
+    closed_port_url,
+    fake_tokens,
+    llama_cpp_python_server,
+    llama_cpp_server,
+    lmstudio_server,
+    malformed_server,
+    not_found_server,
+    ollama_server,
+    vllm_server,
+)
+from helpers import WordCounter
+
+from lessongen.errors import ModelError
+from lessongen.tokenize_remote import (
+    ChatOverhead,
+    Observation,
+    RemoteCounter,
+    calibrate,
+    fit_overhead,
+    observe,
+    probe_tokenizer,
+)
+from lessongen.tokens import Counter
+
+TEXTS = ["def add(a, b):\n    return a + b\n", "# Title\n\nSome words, with punctuation!", "x"]
+
+
+def _counts(texts: list[str], seed: int = 0) -> list[int]:
+    return [len(fake_tokens(t, seed)) for t in texts]
+
+
+# ---- probing --------------------------------------------------------------------------------------
+
+
+def test_llama_cpp_tokenize() -> None:
+    with llama_cpp_server() as server:
+        counter = probe_tokenizer(server.base_url, "m")
+        assert counter is not None and counter.kind == "llama.cpp"
+        assert counter.encoding_name.startswith("server:llama.cpp:")
+        assert counter.count(TEXTS[0]) == len(fake_tokens(TEXTS[0]))
+        assert counter.count_many(TEXTS) == _counts(TEXTS)
+    # The vLLM body came first; llama-server answers it with an empty list, which is not taken for vLLM.
+    assert [sorted(s.body) for s in server.seen[:2]] == [
+        ["add_special_tokens", "model", "prompt"],
+        ["add_special", "content"],
+    ]
+
+
+def test_vllm_tokenize() -> None:
+    with vllm_server({"Qwen/Qwen2.5-7B-Instruct": 32768}) as server:
+        counter = probe_tokenizer(server.base_url, "Qwen/Qwen2.5-7B-Instruct")
+        assert counter is not None and counter.kind == "vllm"
+        assert counter.encoding_name.startswith("server:vllm:")
+        assert counter.count_many(TEXTS) == _counts(TEXTS)
+
+
+def test_llama_cpp_python_tokenize_without_the_bos_token_it_adds() -> None:
+    with llama_cpp_python_server() as server:
+        counter = probe_tokenizer(server.base_url, "local-model")
+        assert counter is not None and counter.kind == "llama-cpp-python"
+        assert counter.count_many(TEXTS) == _counts(TEXTS)
+
+
+def test_the_counter_is_a_lessongen_counter() -> None:
+    with llama_cpp_server() as server:
+        counter: Counter | None = probe_tokenizer(server.base_url, "m")
+        assert isinstance(counter, RemoteCounter)
+
+
+def test_the_empty_text_is_counted_without_asking() -> None:
+    with llama_cpp_server() as server:
+        counter = probe_tokenizer(server.base_url, "m")
+        assert counter is not None
+        asked = len(server.seen)
+        assert counter.count("") == 0
+        assert len(server.seen) == asked
+
+
+def test_the_encoding_name_fingerprints_the_tokenizer() -> None:
+    with llama_cpp_server(seed=0) as a, llama_cpp_server(seed=0) as b, llama_cpp_server(seed=7) as c:
+        names = [probe_tokenizer(s.base_url, "m") for s in (a, b, c)]
+    assert all(n is not None for n in names)
+    first, second, third = (n.encoding_name for n in names if n is not None)
+    assert first == second != third
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        not_found_server,
+        malformed_server,
+        lambda: ollama_server({"m": OllamaModel()}),
+        lambda: lmstudio_server([LMStudioModel("m")]),
+    ],
+)
+def test_servers_without_a_tokenizer_endpoint(make: Callable[[], LocalServer]) -> None:
+    with make() as server:
+        assert probe_tokenizer(server.base_url, "m") is None
+
+
+def test_a_vllm_server_that_does_not_know_the_model() -> None:
+    with vllm_server({"other": 4096}) as server:
+        assert probe_tokenizer(server.base_url, "m") is None
+
+
+def test_an_unreachable_server_has_no_tokenizer() -> None:
+    assert probe_tokenizer(closed_port_url(), "m") is None
+
+
+def test_a_server_that_stops_answering_is_a_model_error() -> None:
+    with llama_cpp_server() as server:
+        counter = probe_tokenizer(server.base_url, "m")
+    assert counter is not None
+    with pytest.raises(ModelError, match="stopped answering"):
+        counter.count("hello")
+
+
+def test_the_key_goes_to_the_tokenizer_as_a_bearer_header() -> None:
+    with vllm_server({"m": 4096}, api_key="sk-local") as server:
+        counter = probe_tokenizer(server.base_url, "m", api_key="sk-local")
+        assert counter is not None
+        counter.count_many(TEXTS)
+    assert server.seen and all(s.auth_ok for s in server.seen)
+
+
+# ---- chat overhead --------------------------------------------------------------------------------
+
+
+def test_overhead_prompt_tokens() -> None:
+    assert ChatOverhead(5, 3).prompt_tokens([10, 20]) == 30 + 10 + 3
+
+
+def test_llama_cpp_template_overhead_is_measured_exactly() -> None:
+    with llama_cpp_server() as server:
+        counter = probe_tokenizer(server.base_url, "m")
+        assert counter is not None
+        overhead = counter.chat_overhead()
+    # llama.cpp adds its BOS token to the templated prompt.
+    assert overhead == ChatOverhead(PER_MESSAGE, GENERATION_PROMPT + 1, "llama.cpp chat template")
+
+
+def test_vllm_template_overhead_is_measured_exactly() -> None:
+    with vllm_server({"m": 4096}) as server:
+        counter = probe_tokenizer(server.base_url, "m")
+        assert counter is not None
+        overhead = counter.chat_overhead()
+    assert overhead == ChatOverhead(PER_MESSAGE, GENERATION_PROMPT, "vllm chat template")
+
+
+def test_llama_cpp_python_has_no_template_endpoint() -> None:
+    with llama_cpp_python_server() as server:
+        counter = probe_tokenizer(server.base_url, "local-model")
+        assert counter is not None
+        assert counter.chat_overhead() is None
+
+
+def test_fit_from_one_chat_spreads_the_excess_over_its_messages() -> None:
+    assert fit_overhead([Observation(100, 4, 123)]) == ChatOverhead(6, 0)  # ceil(23 / 4)
+
+
+def test_fit_from_several_chats_recovers_per_message_and_fixed() -> None:
+    seen = [Observation(c, n, c + 7 * n + 3) for c, n in [(100, 2), (400, 5), (900, 9)]]
+    assert fit_overhead(seen) == ChatOverhead(7, 3)
+
+
+def test_fit_never_undercounts_a_chat_it_has_seen() -> None:
+    seen = [
+        Observation(100, 2, 120),
+        Observation(200, 4, 231),
+        Observation(300, 6, 330),
+        Observation(50, 3, 90),
+    ]
+    overhead = fit_overhead(seen)
+    assert overhead is not None
+    for o in seen:
+        assert overhead.per_message * o.messages + overhead.fixed + o.content_tokens >= o.prompt_tokens
+
+
+def test_fit_never_goes_negative() -> None:
+    assert fit_overhead([Observation(100, 2, 90), Observation(100, 4, 80)]) == ChatOverhead(0, 0)
+
+
+def test_fit_without_observations() -> None:
+    assert fit_overhead([]) is None
+    assert fit_overhead([Observation(0, 0, 5)]) is None
+
+
+def test_calibrate_from_reported_usage() -> None:
+    messages = [{"role": "system", "content": "one two"}, {"role": "user", "content": "three four five"}]
+    assert observe(WordCounter(), messages, 20) == Observation(5, 2, 20)
+    assert calibrate(WordCounter(), messages, 20) == ChatOverhead(8, 0)  # ceil((20 - 5) / 2)
