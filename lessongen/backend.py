@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from lessongen.catalog import ModelInfo, resolve_model
+from lessongen.catalog import ModelInfo, load_catalog, resolve_model
 from lessongen.config import Settings
+from lessongen.discovery import DiscoveryCache, ModelListing, choose_window, discover_cached, list_models
 from lessongen.errors import UsageError
 from lessongen.llm import ChatModel
 from lessongen.local_model import LocalModel, bundled_model_path, local_available
+from lessongen.tokenize_remote import probe_tokenizer
 from lessongen.tokens import Counter, TokenCounter
 
 
@@ -52,8 +54,45 @@ def _local(settings: Settings) -> Backend:
     return Backend(model.info(), model, f"local {path.name}", lambda: model, notice)
 
 
+def _discovery_cache(settings: Settings) -> DiscoveryCache:
+    return DiscoveryCache(settings.cache_dir / "discovery.sqlite" if settings.cache_dir else None)
+
+
+def _window(settings: Settings) -> tuple[int | None, str, list[str]]:
+    """The context window by precedence: explicit > discovered from the server > catalog > fallback."""
+    configured = settings.models.get(settings.model)
+    explicit = settings.context_window or (configured.context_window if configured else None)
+    catalog = load_catalog().find(settings.model)
+    found, notes = None, []
+    if explicit is None and settings.base_url and "api.openai.com" not in settings.base_url:
+        cache = _discovery_cache(settings)
+        found = discover_cached(settings.base_url, settings.model, cache, settings.refresh, settings.api_key)
+        notes += [n for n in (found.note if found else "", cache.error or "") if n]
+    if explicit is None and found is None and catalog is None and settings.fallback_context_window is None:
+        return None, "", notes  # resolve_model names the setting to provide
+    window, source = choose_window(
+        explicit,
+        found,
+        catalog.context_window if catalog else None,
+        settings.fallback_context_window,
+        settings.model,
+    )
+    return window, source, notes
+
+
 def _remote(settings: Settings) -> Backend:
-    info = resolve_model(settings.model, settings.models, settings.model_flags())
+    window, source, notes = _window(settings)
+    flags = settings.model_flags()
+    if source not in ("", "catalog", "context_window setting"):
+        flags = replace(flags, context_window=window)  # discovered from the server, or the fallback
+    info = resolve_model(settings.model, settings.models, flags)
+    if source not in ("", "catalog", "context_window setting"):
+        info = replace(info, source=f"{info.source}; window from {source}")
+    counter: Counter | None = None
+    if settings.base_url and "api.openai.com" not in settings.base_url:
+        counter = probe_tokenizer(settings.base_url, settings.model, settings.api_key)
+        if counter is not None:
+            notes.append(f"counting with the server's own tokenizer ({counter.encoding_name})")
 
     def open_model() -> ChatModel:
         from lessongen.openai_model import OpenAIChatModel  # on demand: openai is slow to import
@@ -69,9 +108,19 @@ def _remote(settings: Settings) -> Backend:
         )
 
     where = settings.base_url or "https://api.openai.com/v1"
-    return Backend(info, TokenCounter.for_model(settings.model), where, open_model)
+    return Backend(
+        info, counter or TokenCounter.for_model(settings.model), where, open_model, "; ".join(notes)
+    )
 
 
 def choose_backend(settings: Settings) -> Backend:
     """The backend the settings ask for; local models are loaded here (their tokenizer counts exactly)."""
     return _local(settings) if wants_local(settings) else _remote(settings)
+
+
+def available_models(settings: Settings) -> list[ModelListing]:
+    """What `lessongen models` shows: the server's models and their windows, or the catalog."""
+    if settings.base_url:
+        return list_models(settings.base_url, settings.api_key, _discovery_cache(settings), settings.refresh)
+    catalog = load_catalog()
+    return [ModelListing(m.name, m.context_window, m.source) for m in catalog.models.values()]

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from lessongen import __version__
+from lessongen.backend import available_models
 from lessongen.config import Settings, resolve_settings
 from lessongen.errors import ExitCode, LessongenError
 from lessongen.pipeline import build_plan, execute, prepare
 from lessongen.plan import Plan, Verdict
 from lessongen.report import plan_report
-from lessongen.ui import error, make_console, make_observer, render_plan, render_run
+from lessongen.ui import error, make_console, make_observer, render_models, render_plan, render_run
 
 app = typer.Typer(
     name="lessongen",
@@ -237,6 +238,23 @@ plan.__signature__ = _RUN_SIGNATURE.replace(  # type: ignore[attr-defined]
     parameters=[p for name, p in _RUN_SIGNATURE.parameters.items() if name not in _LIVE_ONLY]
 )
 app.command()(plan)
+
+
+@app.command()
+def models(
+    base_url: BaseUrl = None,
+    refresh: Refresh = False,
+    config: Config = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Where to look for lessongen.toml.")] = Path("."),
+) -> None:
+    """List the models a server offers with the context window found and where it came from."""
+    flags: dict[str, Any] = {"base_url": base_url, "refresh": True if refresh else None}
+
+    def go() -> None:
+        settings = _settings(repo, config, flags)
+        render_models(make_console(), available_models(settings), settings.base_url)
+
+    _guard(go)
 
 
 def _version(value: bool) -> None:

@@ -51,11 +51,20 @@ class Policy:
         )
 
     def batch_budget(self, fixed_tokens: int) -> int:
-        """Source tokens per batch so that K kept batches, a summary and a new batch fit under summary_at."""
-        room = _CALLS_BETWEEN_SUMMARIES * (self.batch_reply + _STUB_ALLOWANCE)
-        spare = self.summary_at - fixed_tokens - self.summary_reply - room
-        spare -= (self.keep_recent + 1) * self.batch_reply
-        return min(self.max_batch_tokens, spare // (self.keep_recent + 1))
+        """Source tokens per batch so that K kept batches, a summary and a new batch fit under summary_at.
+
+        It leaves room for a few calls between summaries (so the cached prefix is reused), fewer when
+        the window is small.
+        """
+        budget = 0
+        for calls_between in range(_CALLS_BETWEEN_SUMMARIES, -1, -1):
+            room = calls_between * (self.batch_reply + _STUB_ALLOWANCE)
+            spare = self.summary_at - fixed_tokens - self.summary_reply - room
+            spare -= (self.keep_recent + 1) * self.batch_reply
+            budget = min(self.max_batch_tokens, spare // (self.keep_recent + 1))
+            if budget >= _MIN_BATCH_TOKENS:
+                break
+        return budget
 
 
 def make_policy(

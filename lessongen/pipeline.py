@@ -166,7 +166,13 @@ def execute(
     )
     found = deviations(plan, entries, ratio_note)
     report = run_report(
-        plan, entries, script, found, [*notes, *chat.notes], stopped.one_line() if stopped else None, server
+        plan,
+        entries,
+        script,
+        found,
+        [*prepared.notes, *notes, *chat.notes],
+        stopped.one_line() if stopped else None,
+        server,
     )
     sources = {f.path: f.text for f in prepared.scan.files}
     outputs = write_outputs(output_dir(prepared.settings), script, sources, report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
+from lessongen.discovery import ModelListing
 from lessongen.ledger import LedgerEntry, ledger_totals
 from lessongen.pipeline import RunOutcome
 from lessongen.plan import Plan, Verdict
@@ -232,3 +234,16 @@ def render_run(console: Console, outcome: RunOutcome) -> None:
     )
     for path in outcome.outputs:
         console.print(f"wrote {path}", soft_wrap=True)
+
+
+def render_models(console: Console, listings: Sequence[ModelListing], server: str | None) -> None:
+    """The models a server offers (or the catalog), with each window and where it came from."""
+    table = Table(title=f"models at {server}" if server else "models in the catalog", title_justify="left")
+    table.add_column("model")
+    table.add_column("window", justify="right")
+    table.add_column("source")
+    for listing in listings:
+        window = f"{listing.window:,}" if listing.window else "unknown"
+        source = listing.source + (f" ({listing.note})" if listing.note else "")
+        table.add_row(listing.id, window, source)
+    console.print(table)
