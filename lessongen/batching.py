@@ -90,13 +90,17 @@ def teaching_order(parts: Sequence[FilePart]) -> list[FilePart]:
     return sorted(parts, key=key)
 
 
+_LABEL_SLACK = 24  # a split part's label grows by "(part 2 of 3, lines 401-800)"
+
+
 def make_batches(
     parts: Sequence[FilePart],
     budget: int,
     split: Callable[[FilePart, int], Sequence[FilePart]],
-    overhead: int = 32,
+    overhead: Callable[[FilePart], int] = lambda part: 32,
 ) -> tuple[Batch, ...]:
-    """Pack files into batches of at most `budget` tokens (each file costing `overhead` for its tags).
+    """Pack files into batches of at most `budget` tokens (each file costing `overhead(part)` for its tags
+    and its name in the batch's file list).
 
     A folder's files go in the same batch when they fit together; a folder that fits in an empty
     batch starts one rather than being torn apart; a file larger than a batch is split by `split`.
@@ -114,15 +118,17 @@ def make_batches(
     ordered = teaching_order(parts)
     for _, group_iter in groupby(ordered, key=lambda p: (teaching_rank(p.path), posixpath.dirname(p.path))):
         group = list(group_iter)
-        size = sum(p.tokens + overhead for p in group)
+        size = sum(p.tokens + overhead(p) for p in group)
         if used + size > budget and size <= budget:
             close()
         for part in group:
-            pieces = split(part, budget - overhead) if part.tokens + overhead > budget else (part,)
+            cost = overhead(part)
+            pieces = split(part, budget - cost - _LABEL_SLACK) if part.tokens + cost > budget else (part,)
             for piece in pieces:
-                if used + piece.tokens + overhead > budget:
+                cost = overhead(piece)
+                if used + piece.tokens + cost > budget:
                     close()
                 current.append(piece)
-                used += piece.tokens + overhead
+                used += piece.tokens + cost
     close()
     return tuple(Batch(index=i, parts=tuple(b)) for i, b in enumerate(batches))

@@ -95,6 +95,10 @@ class Composer:
                 tokens += self.counter.count(opening) + part.tokens
         return self._message(USER, "".join(pieces), tokens)
 
+    def part_overhead(self, part: FilePart) -> int:
+        """Tokens a part adds to a batch message besides its text: its tags and its name in the file list."""
+        return self.counter.count(file_open(part) + file_close(part)) + self.counter.count(part.label) + 1
+
     def stub(self, batch: Batch, count: int) -> Message:
         """The short note that replaces a batch's source once it has been explained."""
         text = self.prompts.render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -221,11 +222,17 @@ def default_dir_reason(name: str, has_pyvenv_cfg: bool = False) -> str | None:
     return DEFAULT_DIRS.get(name)
 
 
+# One compiled regex per reason: a scan of 50,000 files asks this 50,000 times.
+_FILE_MATCHERS = tuple(
+    (reason, re.compile("|".join(fnmatch.translate(p) for p in patterns))) for reason, patterns in _FILE_RULES
+)
+
+
 def default_file_reason(name: str) -> str | None:
     """Why a file is left out by default from its name alone, or None."""
     lowered = name.lower()
-    for reason, patterns in _FILE_RULES:
-        if any(fnmatch.fnmatchcase(lowered, pattern) for pattern in patterns):
+    for reason, matcher in _FILE_MATCHERS:
+        if matcher.match(lowered):
             return reason
     return None
 

@@ -162,7 +162,8 @@ class OpenAIChatModel:
     @staticmethod
     def _completion(response: Any, attempts: int, response_format: str) -> Completion:
         choice = response.choices[0]
-        text = choice.message.content or ""
+        # A lone surrogate escape is valid JSON but not text; replace it so the answer can be saved.
+        text = (choice.message.content or "").encode("utf-8", "replace").decode("utf-8")
         usage = None
         if response.usage is not None:
             details = getattr(response.usage, "prompt_tokens_details", None)

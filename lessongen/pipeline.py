@@ -72,7 +72,7 @@ def prepare(
     batches: tuple[Batch, ...] = ()
     if budget > 0:
         remembered = CachedCounter(counter, cache)  # split pieces are remembered too
-        batches = make_batches(parts, budget, partial(split_part, counter=remembered))
+        batches = make_batches(parts, budget, partial(split_part, counter=remembered), composer.part_overhead)
     cache.flush()
     notes = tuple(n for n in (backend.notice, cache.error) if n)
     return Prepared(

@@ -10,9 +10,16 @@ from lessongen.plan import Plan
 def plan_report(plan: Plan) -> dict[str, Any]:
     """The plan as a JSON-ready dict; its keys are documented in the README."""
     totals = plan.totals
-    tokens = {p.path: p.tokens for p in plan.parts}
+    notes = {f.path: f.note for f in plan.scan.files}
     files = [
-        {"path": p.path, "included": True, "tokens": tokens[p.path], "reason": None} for p in plan.parts
+        {
+            "path": p.path,
+            "included": True,
+            "tokens": p.tokens,
+            "reason": None,
+            "detail": notes.get(p.path) or None,
+        }
+        for p in plan.parts
     ] + [
         {"path": s.path, "included": False, "tokens": None, "reason": s.reason, "detail": s.detail or None}
         for s in plan.scan.skipped

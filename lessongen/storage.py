@@ -23,7 +23,8 @@ def write_atomic(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            # errors="replace": a lone surrogate (from a non-UTF-8 name) must not lose the file.
+            with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())

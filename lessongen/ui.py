@@ -51,6 +51,11 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         f"files: {totals.files_included:,} included ({totals.source_tokens:,} tokens), "
         f"{totals.files_skipped:,} skipped"
     )
+    noted = [f for f in plan.scan.files if f.note]
+    for file in noted[:10]:
+        console.print(f"note: {file.path}: {file.note}", soft_wrap=True)
+    if len(noted) > 10:
+        console.print(f"note: {len(noted) - 10} more files with notes (see --json)")
     if plan.scan.skipped:
         reasons = Table(title="skipped by reason", title_justify="left")
         reasons.add_column("reason")

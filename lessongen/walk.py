@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lessongen.data import RepoScan, SkippedPath, SourceFile
 from lessongen.ignore import (
@@ -21,6 +22,7 @@ from lessongen.ignore import (
 )
 
 _SNIFF = 8192
+_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -86,18 +88,37 @@ def _fallback_git(root: Path) -> GitView | None:
     )
 
 
+def _read_capped(handle: BinaryIO, cap: int) -> bytes:
+    """Up to cap + 1 bytes in bounded pieces, stopping after the first piece that holds a NUL.
+
+    A binary file is known from its first piece, so a huge file of zeros (even with a high cap) costs
+    one small read; and no read asks for cap + 1 bytes at once (Python allocates the size asked for).
+    """
+    chunks: list[bytes] = []
+    total, size = 0, _SNIFF
+    while total <= cap:
+        wanted = min(size, cap + 1 - total)
+        chunk = handle.read(wanted)
+        chunks.append(chunk)
+        total += len(chunk)
+        if len(chunk) < wanted or b"\0" in chunk:  # a buffered read comes back short only at the end
+            break
+        size = _PIECE
+    return b"".join(chunks)
+
+
 def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | SkippedPath:
     """Read one candidate file as text, or say why it is left out."""
     if size > cap:
         return SkippedPath(rel, "too large", f"{size:,} bytes > max_file_bytes {cap:,}")
     try:
         with path.open("rb") as handle:
-            data = handle.read(cap + 1)
+            data = _read_capped(handle, cap)
     except OSError as exc:
         return SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__)
     if len(data) > cap:
         return SkippedPath(rel, "too large", f"more than max_file_bytes {cap:,}")
-    if b"\0" in data[:_SNIFF]:
+    if b"\0" in data:  # anywhere in the file, not only in the first block
         return SkippedPath(rel, "binary", "NUL bytes")
     note = ""
     try:
@@ -169,6 +190,10 @@ def scan_repository(
         subdirs: list[tuple[str, tuple[RuleLayer, ...]]] = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not _utf8_name(entry.name):
+                # Such a name cannot be sent to the model nor written to the UTF-8 outputs.
+                skipped.append(SkippedPath(_shown(rel), "unreadable", "the name is not valid UTF-8"))
+                continue
             try:
                 if entry.is_symlink():
                     skipped.append(SkippedPath(rel, *_symlink_reason(Path(entry.path), root)))
@@ -204,6 +229,20 @@ def scan_repository(
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: s.path)
     return RepoScan(root=root, files=tuple(files), skipped=tuple(skipped), git=bool(git and git.tracked))
+
+
+def _utf8_name(name: str) -> bool:
+    """False for a name the file system gave as undecodable bytes (kept as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(rel: str) -> str:
+    """A path with each undecodable byte replaced by U+FFFD, safe to print and to write as UTF-8."""
+    return rel.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _read_candidate(

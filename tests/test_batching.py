@@ -64,7 +64,7 @@ def test_teaching_order_keeps_folders_together() -> None:
 
 def test_batches_respect_budget_and_keep_folders() -> None:
     parts = [part(f"a/{i}.py", 100) for i in range(3)] + [part(f"b/{i}.py", 100) for i in range(3)]
-    batches = make_batches(parts, budget=500, split=no_split, overhead=10)
+    batches = make_batches(parts, budget=500, split=no_split, overhead=lambda p: 10)
     assert [b.paths for b in batches] == [
         ("a/0.py", "a/1.py", "a/2.py"),
         ("b/0.py", "b/1.py", "b/2.py"),
@@ -74,13 +74,13 @@ def test_batches_respect_budget_and_keep_folders() -> None:
 
 def test_small_folders_share_a_batch() -> None:
     parts = [part("a/x.py", 50), part("b/y.py", 50), part("c/z.py", 50)]
-    batches = make_batches(parts, budget=500, split=no_split, overhead=10)
+    batches = make_batches(parts, budget=500, split=no_split, overhead=lambda p: 10)
     assert len(batches) == 1
 
 
 def test_folder_larger_than_a_batch_is_spread_in_order() -> None:
     parts = [part(f"big/{i:02d}.py", 200) for i in range(5)]
-    batches = make_batches(parts, budget=450, split=no_split, overhead=10)
+    batches = make_batches(parts, budget=450, split=no_split, overhead=lambda p: 10)
     flat = [p for b in batches for p in b.paths]
     assert flat == [f"big/{i:02d}.py" for i in range(5)]
     assert [len(b.parts) for b in batches] == [2, 2, 1]
@@ -90,7 +90,9 @@ def test_large_file_split_into_line_ranges_nothing_lost() -> None:
     counter = TokenCounter.for_model("gpt-4o-mini")
     text = "".join(f"def function_{i}(value):\n    return value * {i} + {i * 7}\n\n" for i in range(600))
     whole = FilePart("pkg/huge.py", text, counter.count(text), "d" * 32, end_line=text.count("\n"))
-    batches = make_batches([whole], budget=2000, split=partial(split_part, counter=counter), overhead=32)
+    batches = make_batches(
+        [whole], budget=2000, split=partial(split_part, counter=counter), overhead=lambda p: 32
+    )
     pieces = [p for b in batches for p in b.parts]
     assert len(pieces) > 3
     assert "".join(p.text for p in pieces) == text
