@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
 
 from lessongen.data import FilePart, SourceFile
 from lessongen.tokencache import TokenCache
@@ -60,15 +63,75 @@ def safe_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
     pieces: list[str] = []
     start = 0
     while len(text) - start > size * 2:
-        cut = text.find("\n", start + size)
-        while cut != -1 and cut + 1 < len(text) and (text[cut + 1].isspace() or text[cut + 1] == "/"):
-            cut = text.find("\n", cut + 1)
-        if cut == -1 or cut + 1 >= len(text):
+        found = _SAFE_CUT.search(text, start + size)
+        if found is None:
             break
-        pieces.append(text[start : cut + 1])
-        start = cut + 1
+        pieces.append(text[start : found.start() + 1])
+        start = found.start() + 1
     pieces.append(text[start:])
     return pieces
+
+
+_SAFE_CUT = re.compile(r"\n(?=[^\s/])")
+
+
+class BackgroundCounter:
+    """Counts files in worker threads while the walk is still reading the next ones.
+
+    Used as a context manager around the walk: `add` takes each file as it is read; `parts` waits for
+    the counts and returns the files as counted parts. Counts already in the cache are not redone.
+    """
+
+    def __init__(self, counter: Counter, cache: TokenCache, chunk_chars: int = 262_144) -> None:
+        self.counter = counter
+        self.cache = cache
+        self._chunk_chars = chunk_chars
+        self._pool = ThreadPoolExecutor(max(1, _threads(counter)))
+        self._pending: list[tuple[SourceFile, list[str]]] = []
+        self._pending_chars = 0
+        self._jobs: list[tuple[list[tuple[SourceFile, list[str]]], Future[list[int]]]] = []
+
+    def __enter__(self) -> BackgroundCounter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, file: SourceFile) -> None:
+        """Queue a file for counting unless its count is remembered."""
+        if self.cache.get(file.digest) is not None:
+            return
+        pieces = safe_pieces(file.text) if line_additive(self.counter) else [file.text]
+        self._pending.append((file, pieces))
+        self._pending_chars += len(file.text)
+        if self._pending_chars >= self._chunk_chars:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending, self._pending_chars = self._pending, [], 0
+        texts = [p for _, pieces in batch for p in pieces]
+        self._jobs.append((batch, self._pool.submit(lambda: [self.counter.count(t) for t in texts])))
+
+    def parts(self, files: Sequence[SourceFile]) -> tuple[FilePart, ...]:
+        """Every file as a whole-file part with its token count (waits for the workers)."""
+        self._submit()
+        for batch, job in self._jobs:
+            counts = iter(job.result())
+            for file, pieces in batch:
+                numbers = [next(counts) for _ in pieces]
+                if len(pieces) > 1:
+                    self.cache.put_many({text_digest(p): n for p, n in zip(pieces, numbers, strict=True)})
+                self.cache.put_many({file.digest: sum(numbers)})
+        self._jobs.clear()
+        return count_files(files, self.counter, self.cache)
+
+
+def _threads(counter: Counter) -> int:
+    return int(getattr(counter, "threads", 1))
 
 
 def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache) -> tuple[FilePart, ...]:

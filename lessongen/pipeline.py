@@ -12,7 +12,7 @@ from lessongen.batching import make_batches
 from lessongen.catalog import ModelInfo
 from lessongen.compose import Composer
 from lessongen.config import Settings
-from lessongen.counting import CachedCounter, count_files, split_part
+from lessongen.counting import BackgroundCounter, CachedCounter, split_part
 from lessongen.data import Batch
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
 from lessongen.history import Policy, check_budget, make_policy
@@ -57,18 +57,20 @@ def prepare(
     policy = policy_for(settings, model)
     system_tokens = composer.system().tokens
     budget = policy.batch_budget(system_tokens)
-    scan = scan_repository(
-        settings.repo,
-        include=settings.include,
-        exclude=settings.exclude,
-        max_file_bytes=settings.max_file_bytes,
-        use_git=settings.use_git,
-        skip_dirs=(output_dir(settings),),
-        git_probe=git_probe,
-    )
     cache_path = settings.cache_dir / "tokens.sqlite" if settings.cache_dir else None
     cache = TokenCache(cache_path, counter.encoding_name)
-    parts = count_files(scan.files, counter, cache)
+    with BackgroundCounter(counter, cache) as counting:  # counts while the walk reads on
+        scan = scan_repository(
+            settings.repo,
+            include=settings.include,
+            exclude=settings.exclude,
+            max_file_bytes=settings.max_file_bytes,
+            use_git=settings.use_git,
+            skip_dirs=(output_dir(settings),),
+            git_probe=git_probe,
+            on_file=counting.add,
+        )
+        parts = counting.parts(scan.files)
     batches: tuple[Batch, ...] = ()
     if budget > 0:
         remembered = CachedCounter(counter, cache)  # split pieces are remembered too

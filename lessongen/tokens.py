@@ -177,6 +177,11 @@ class TokenCounter:
     def encoding_name(self) -> str:
         return str(self._encoding.name)
 
+    @property
+    def threads(self) -> int:
+        """How many threads count in parallel."""
+        return self._threads
+
     def count(self, text: str) -> int:
         """Tokens in a text; bounded time even for a huge run without a break (see _RUN)."""
         return sum(len(self._encoding.encode_ordinary(piece)) for piece in _long_run_slices(text))

@@ -167,8 +167,12 @@ def scan_repository(
     skip_dirs: Sequence[Path] = (),
     git_probe: Callable[[Path], GitView | None] = probe_git,
     read: Callable[[Path, str, int, int], SourceFile | SkippedPath] = read_source,
+    on_file: Callable[[SourceFile], None] | None = None,
 ) -> RepoScan:
-    """Walk `root` and read every file that may be sent, keeping a reason for each path left out."""
+    """Walk `root` and read every file that may be sent, keeping a reason for each path left out.
+
+    `on_file` sees each file as soon as it is read, so counting can start while the walk goes on.
+    """
     root = root.resolve()
     selection = Selection.from_globs(include, exclude)
     git = (git_probe(root) or _fallback_git(root)) if use_git else None
@@ -224,6 +228,8 @@ def scan_repository(
         result = _read_candidate(read, path, rel, size, max_file_bytes)
         if isinstance(result, SourceFile):
             files.append(result)
+            if on_file is not None:
+                on_file(result)
         else:
             skipped.append(result)
     files.sort(key=lambda f: f.path)
