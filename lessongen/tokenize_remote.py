@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lessongen.config import Secret
-from lessongen.discovery import JsonClient, Unreachable
 from lessongen.errors import ModelError
+from lessongen.http_json import JsonClient, Unreachable
 from lessongen.tokens import Counter
 
 # Code, accents, CJK and digits: different tokenizers split this differently, so its token ids

@@ -30,9 +30,9 @@ from lessongen.discovery import (
     discover_cached,
     discover_window,
     list_models,
-    server_root,
 )
 from lessongen.errors import ModelError, UsageError
+from lessongen.http_json import server_root
 
 
 @pytest.mark.parametrize(
