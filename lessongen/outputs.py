@@ -8,6 +8,7 @@ from typing import Any
 
 from lessongen.ledger import LedgerEntry, ledger_totals
 from lessongen.plan import Plan
+from lessongen.report import secrets_report
 from lessongen.script import Script, script_json, script_markdown
 from lessongen.storage import write_atomic, write_json
 
@@ -54,6 +55,7 @@ def run_report(
         else None,
         "deviations_from_plan": list(deviations),
         "notes": list(notes),
+        "secrets": secrets_report(plan.secrets_mode, plan.secrets),
         "anchor_issues": len(script.anchor_issues),
         "uncovered_files": list(script.uncovered),
     }

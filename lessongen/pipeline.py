@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from lessongen.catalog import ModelInfo
 from lessongen.compose import Composer
 from lessongen.config import Settings
 from lessongen.counting import BackgroundCounter, CachedCounter, split_part
-from lessongen.data import Batch
+from lessongen.data import Batch, RepoScan, SourceFile
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
 from lessongen.history import Policy, check_budget, make_policy
 from lessongen.ledger import LedgerEntry
@@ -24,6 +24,7 @@ from lessongen.prepared import Prepared
 from lessongen.prompts import load_prompts
 from lessongen.run import Runner, RunObserver
 from lessongen.script import Script
+from lessongen.secrets import SecretsMode, SecretsResult, apply_secrets_policy
 from lessongen.session import assemble, deviations, open_journal
 from lessongen.storage import output_dir
 from lessongen.tokencache import TokenCache
@@ -59,7 +60,20 @@ def prepare(
     budget = policy.batch_budget(system_tokens)
     cache_path = settings.cache_dir / "tokens.sqlite" if settings.cache_dir else None
     cache = TokenCache(cache_path, counter.encoding_name)
+    mode = SecretsMode(settings.secrets)
+    screened: list[SecretsResult] = []
     with BackgroundCounter(counter, cache) as counting:  # counts while the walk reads on
+
+        def screen(file: SourceFile) -> None:
+            # Secrets are redacted (or the file held back) before anything is counted or sent; in
+            # fail mode files are held back until the walk has seen every file, then the run refuses.
+            result = apply_secrets_policy(
+                (file,), SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
+            )
+            screened.append(result)
+            for kept in result.files:
+                counting.add(kept)
+
         scan = scan_repository(
             settings.repo,
             include=settings.include,
@@ -68,8 +82,13 @@ def prepare(
             use_git=settings.use_git,
             skip_dirs=(output_dir(settings),),
             git_probe=git_probe,
-            on_file=counting.add,
+            on_file=screen,
         )
+        findings = tuple(f for r in screened for f in r.findings)
+        if mode is SecretsMode.FAIL and findings:
+            flagged = {f.path for f in findings}
+            apply_secrets_policy([f for f in scan.files if f.path in flagged], SecretsMode.FAIL)  # raises
+        scan = _screened_scan(scan, screened)
         parts = counting.parts(scan.files)
     batches: tuple[Batch, ...] = ()
     if budget > 0:
@@ -90,6 +109,18 @@ def prepare(
         budget,
         system_tokens,
         notes,
+        findings,
+    )
+
+
+def _screened_scan(scan: RepoScan, screened: Sequence[SecretsResult]) -> RepoScan:
+    """The scan with redacted texts, and files held back for their secrets among the skipped."""
+    sent = {f.path: f for r in screened for f in r.files}
+    held = tuple(s for r in screened for s in r.skipped)
+    return replace(
+        scan,
+        files=tuple(sent[f.path] for f in scan.files if f.path in sent),
+        skipped=tuple(sorted((*scan.skipped, *held), key=lambda s: s.path)),
     )
 
 
@@ -117,6 +148,8 @@ def build_plan(prepared: Prepared) -> Plan:
         verdict=verdict,
         reason=reason,
         max_cost=prepared.settings.max_cost,
+        secrets_mode=prepared.settings.secrets,
+        secrets=prepared.secrets,
     )
 
 

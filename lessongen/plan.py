@@ -21,6 +21,7 @@ from lessongen.history import (
     next_call,
     preflight,
 )
+from lessongen.secrets import SecretFinding
 
 
 class Verdict(StrEnum):
@@ -129,6 +130,8 @@ class Plan:
     verdict: Verdict
     reason: str
     max_cost: float | None = None
+    secrets_mode: str = "redact"
+    secrets: tuple[SecretFinding, ...] = ()
 
     @property
     def totals(self) -> Totals:

@@ -10,6 +10,7 @@ from lessongen.compose import Composer
 from lessongen.config import Settings
 from lessongen.data import Batch, FilePart, RepoScan
 from lessongen.history import Policy
+from lessongen.secrets import SecretFinding
 from lessongen.tokens import Counter
 
 
@@ -29,3 +30,4 @@ class Prepared:
     budget: int
     system_tokens: int
     notes: tuple[str, ...] = ()
+    secrets: tuple[SecretFinding, ...] = ()  # found in the files (values never kept)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lessongen.plan import Plan
+from lessongen.secrets import SecretFinding
+
+
+def secrets_report(mode: str, findings: Sequence[SecretFinding]) -> dict[str, Any]:
+    """Secrets found, by path, line and kind; never their values."""
+    return {
+        "mode": mode,
+        "files": len({f.path for f in findings}),
+        "findings": [{"path": f.path, "line": f.line, "kind": f.kind} for f in findings],
+    }
 
 
 def plan_report(plan: Plan) -> dict[str, Any]:
@@ -41,6 +52,7 @@ def plan_report(plan: Plan) -> dict[str, Any]:
         },
         "files": files,
         "skipped_by_reason": dict(plan.skipped_by_reason()),
+        "secrets": secrets_report(plan.secrets_mode, plan.secrets),
         "batches": [
             {
                 "index": b.index + 1,

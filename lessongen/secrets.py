@@ -7,7 +7,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -42,14 +42,19 @@ class SecretsResult:
     findings: tuple[SecretFinding, ...]
 
 
+_Accept = Callable[[re.Match[str]], bool]
+
+
 @dataclass(frozen=True)
 class _Rule:
-    """A regex whose group `v` is the secret value, run only on text that holds one of its triggers."""
+    """A regex whose group `v` is the secret value, and a check that the value is not a false alarm."""
 
     kind: str
     pattern: re.Pattern[str]
-    triggers: tuple[str, ...]
-    accept: Callable[[re.Match[str]], bool]
+    accept: _Accept
+    # Format rules run only on text holding one of `words` (when given). Name rules are tried only where
+    # one of `words` (lower case) starts: a regex that cannot start with a literal scans far slower.
+    words: tuple[str, ...] = ()
 
 
 def _entropy(value: str) -> float:
@@ -59,229 +64,222 @@ def _entropy(value: str) -> float:
 
 def _classes(value: str) -> int:
     """How many of lower case, upper case, digits and other characters the value mixes."""
-    return sum(
-        (
-            any(c.islower() for c in value),
-            any(c.isupper() for c in value),
-            any(c.isdigit() for c in value),
-            any(not c.isalnum() for c in value),
-        )
-    )
+    kinds = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    return sum(any(map(test, value)) for test in kinds)
 
 
-_PLACEHOLDER_PARTS = (
-    "changeme", "change_me", "change-me", "xxx", "***", "...", "your", "example", "placeholder",
-    "dummy", "redacted", "replace", "insert", "sample", "${", "{{", "$(", "%(", "<", ">",
+_PLACEHOLDERS = (
+    "changeme", "change_me", "change-me", "xxx", "***", "...", "your", "example", "placeholder", "dummy",
+    "redacted", "replace", "insert", "sample", "password", "secret", "test", "${", "{{", "$(", "%(", "<", ">",
 )  # fmt: skip
-_DEFAULT_PASSWORDS = frozenset(
-    [
-        "password",
-        "passwd",
-        "pass",
-        "pwd",
-        "secret",
-        "changeme",
-        "example",
-        "user",
-        "username",
-        "test",
-        "root",
-        "admin",
-        "guest",
-        "postgres",
-        "mysql",
-        "redis",
-        "rabbitmq",
-        "mongo",
-        "foo",
-        "bar",
-    ]
-)
-# Words joined by separators, or a dotted name such as process.env.API_TOKEN: code, not a secret.
-_WORDS = re.compile(r"[A-Za-z]+(?:[-_./][A-Za-z]+)*")
+_DEFAULT_PASSWORDS = frozenset((
+    "password", "passwd", "pass", "pwd", "secret", "user", "username", "test", "root", "admin", "guest",
+    "postgres", "mysql", "redis", "rabbitmq", "mongo", "foo", "bar",
+))  # fmt: skip
+# One word, or words joined by separators, each maybe with a short number: process.env.API_TOKEN,
+# /var/run/secrets/token, urn:ietf:params:oauth:token-type:x509, me@example.org, Llama-2-7b-hf.
+_WORD = r"(?:[A-Za-z]+\d{0,4}|\d{1,4}[A-Za-z]{0,2})"
+_ONE_WORD = r"(?:[a-z]+|[A-Z]+|[A-Z]?[a-z]+(?:[A-Z][a-z]+)*)"  # lower, UPPER, camelCase or CamelCase
+_WORDS = re.compile(r"[-_./:@#]*(?:" + _ONE_WORD + "|" + _WORD + r"(?:[-_./:@]+" + _WORD + r")+)[-_./:@]*")
+# Tokens that page through results or make a request idempotent: NextToken, page_token, ClientToken.
+_HANDLE = re.compile(r"(?:next|page|continuation|client|request|change|update|lock|idempotency|sync)[_-]?\Z")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+# An AWS ARN, a date, or a URL (a password inside one has its own rule).
+_NOT_SECRET = re.compile(r"^(?:arn:|\d{4}-\d\d-\d\d)|://")
+_CAPITALIZED = re.compile(r"[A-Z][a-z]{3,}")
+_DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")  # base64.b64encode, self.key2
+_NO_SYMBOLS = {c: None for c in range(128) if not chr(c).isalnum()}
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{20,}")
+_DB_SCHEME = re.compile(
+    r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)(?:\+[\w.-]+)?\Z"
+)
 
 
-def _placeholder(value: str) -> bool:
+def _placeholder(value: str, shortest: int = 8) -> bool:
     low = value.lower()
-    return len(value) < 8 or value.startswith("$") or any(p in low for p in _PLACEHOLDER_PARTS)
+    return len(value) < shortest or value.startswith("$") or any(p in low for p in _PLACEHOLDERS)
 
 
 def _high_entropy(m: re.Match[str]) -> bool:
-    """A value assigned to a secret-sounding name that looks generated, not a word or a placeholder."""
+    """A value assigned to a secret-sounding name that looks generated: not words, an id or a placeholder."""
     value = m["v"]
-    if _placeholder(value) or _WORDS.fullmatch(value) or _classes(value) < 2:
+    if _placeholder(value) or _classes(value) < 2 or _WORDS.fullmatch(value) or _NOT_SECRET.search(value):
         return False
-    if not m["q"] and not any(c.isdigit() for c in value):
-        return False  # unquoted and digit-free: an expression such as a variable name
-    if len(value) < 16:  # a short password counts only when it mixes three kinds of character
-        return _classes(value) >= 3 and _entropy(value) >= 2.5
+    if m[0][:5].lower() == "token" and (
+        _UUID.fullmatch(value) or _HANDLE.search(m.string[max(m.start() - 16, 0) : m.start()].lower())
+    ):
+        return False  # a request id, a lock or a page token
+    if not m["q"] and (_DOTTED.fullmatch(value) or not any(map(str.isdigit, value))):
+        return False  # unquoted: more likely an expression than a literal
+    if sum(map(len, _CAPITALIZED.findall(value))) >= 0.7 * len(value):
+        return False  # CamelCase words such as Ec2InstanceMetadata (0.1% to 0.7% of random tokens)
+    if len(value) < 16:  # a short password counts only when it mixes lower and upper case and digits
+        return _classes(value.translate(_NO_SYMBOLS)) == 3 and _entropy(value) >= 2.5
+    if _HEX.fullmatch(value):  # 16 hex digits is more often a hash or an id than a key
+        return len(value) >= 20 and _entropy(value) >= 3.0
     return _entropy(value) >= min(3.5, 0.75 * math.log2(len(value)))
 
 
 def _db_password(m: re.Match[str]) -> bool:
-    value = m["v"]
-    low = value.lower()
-    return not (
-        low in _DEFAULT_PASSWORDS
-        or value.startswith(("$", "%", "{"))
-        or set(value) <= set("*x")
-        or any(p in low for p in _PLACEHOLDER_PARTS)
-    )
+    """Not a default or a template such as ${DB_PASSWORD}, and the URL's scheme is a database's."""
+    value, start = m["v"], m.start()
+    if _placeholder(value, 1) or value.lower() in _DEFAULT_PASSWORDS or value[0] in "%{":
+        return False
+    return bool(_DB_SCHEME.search(m.string, max(0, start - 40), start))
 
 
 def _key_body(m: re.Match[str]) -> bool:
     return bool(_BASE64_RUN.search(m["v"])) and "REDACTED" not in m["v"]
 
 
+def _always(m: re.Match[str]) -> bool:
+    return True
+
+
+def _alone(test: _Accept = _always) -> _Accept:
+    """`test`, and the token is not the tail of a longer word."""
+    # Checked here, not with a leading lookbehind: that stops the regex engine from jumping to the
+    # pattern's literal prefix, and the scan gets about 30 times slower.
+    return lambda m: not _TOKEN_CHAR.match(m.string, max(m.start("v") - 1, 0), m.start("v")) and test(m)
+
+
 def _mixed(m: re.Match[str]) -> bool:
-    """At least two of lower case, upper case and digits: a generated key, not a kebab-case word."""
+    """Two of lower case, upper case and digits: a generated key, not a kebab-case word."""
     return _classes(m["v"].replace("-", "").replace("_", "")) >= 2
 
 
-def _no_example(m: re.Match[str]) -> bool:
-    return "EXAMPLE" not in m["v"]
+def _rule(kind: str, pattern: str, accept: _Accept, words: tuple[str, ...] = ()) -> _Rule:
+    return _Rule(kind, re.compile(pattern), accept, words)
 
 
-def _rule(
-    kind: str, pattern: str, triggers: tuple[str, ...], accept: Callable[[re.Match[str]], bool] | None = None
-) -> _Rule:
-    return _Rule(kind, re.compile(pattern), triggers, accept or (lambda m: True))
-
-
-_L = r"(?<![A-Za-z0-9_-])"  # the token is not the tail of a longer word
-_R = r"(?![A-Za-z0-9_-])"
 _PEM_BEGIN = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
 _PEM_END = r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
-_TRIM = r"(?:\s|\\[rn])*"  # newlines, real or escaped in a JSON or code string
+_TRIM = r"(?:\s|\\[rn]|[\"'])*"  # newlines, real or escaped, and the quotes of joined string literals
+_NL = r"(?:\r?\n|\\n)"
+_B64_LINE = r"[A-Za-z0-9+/=]{16,}(?=[\r\n\"'\\]|\Z)"  # a whole line of base64
+_END = r"(?![A-Za-z0-9_-])"
 
-# Formats that identify themselves; tried first and they win over the name-based rules below.
+# Formats that identify themselves: they win over the name rules below, and an earlier rule over a later.
 _FORMATS: tuple[_Rule, ...] = (
     _rule(
         "gcp-service-account",
         r'"private_key"\s*:\s*"' + _PEM_BEGIN + r"(?:\\n)*(?P<v>[A-Za-z0-9+/=\\]+?)(?:\\n)*" + _PEM_END,
-        ("service_account",),
         _key_body,
+        ("service_account",),
     ),
-    _rule("gcp-service-account", r'"private_key_id"\s*:\s*"(?P<v>[0-9a-f]{40})"', ("service_account",)),
-    # The body may span lines of a triple-quoted string, or string literals joined across lines.
+    _rule(
+        "gcp-service-account", r'"private_key_id"\s*:\s*"(?P<v>[0-9a-f]{40})"', _always, ("service_account",)
+    ),
+    # The body may span a triple-quoted string, or string literals joined across lines.
     _rule(
         "private-key",
         _PEM_BEGIN + _TRIM + r"(?P<v>(?:[A-Za-z0-9+/=:,\s\\\"']|-(?!----))+?)" + _TRIM + _PEM_END,
-        ("PRIVATE KEY",),
         _key_body,
     ),
-    _rule(  # a block cut short: the base64 lines that follow the header
+    _rule(  # a block cut short: the base64 lines after the header
         "private-key",
-        _PEM_BEGIN + r"(?P<v>(?:(?:\r?\n|\\n)[A-Za-z0-9+/=]{16,}(?=[\r\n\"'\\]|\Z))+)",
-        ("PRIVATE KEY",),
+        _PEM_BEGIN + _NL + r"(?P<v>" + _B64_LINE + r"(?:" + _NL + _B64_LINE + r")*)",
         _key_body,
     ),
     _rule(
         "aws-access-key",
-        r"(?<![A-Z0-9])(?P<v>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])",
+        r"(?P<v>A(?:KIA|SIA)[A-Z0-9]{16})(?![A-Z0-9])",
+        _alone(lambda m: "EXAMPLE" not in m["v"]),
         ("AKIA", "ASIA"),
-        _no_example,
     ),
     _rule(
-        "azure-storage-key",
-        r"(?:AccountKey|SharedAccessKey)=(?P<v>[A-Za-z0-9+/]{20,}={0,2})",
-        ("AccountKey=", "SharedAccessKey="),
+        "azure-storage-key", r"(?:AccountKey|SharedAccessKey)=(?P<v>[A-Za-z0-9+/]{20,}=*)", _always, ("Key=",)
     ),
+    _rule("github-token", r"(?P<v>gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})" + _END, _alone()),
+    _rule("gitlab-token", r"(?P<v>glpat-[A-Za-z0-9_-]{20,})" + _END, _alone()),
+    _rule("slack-token", r"(?P<v>xox[abpsr]-[A-Za-z0-9-]{10,})" + _END, _alone()),
+    _rule("slack-webhook", r"hooks\.slack\.com/services/(?P<v>\w+/\w+/\w+)", _always),
     _rule(
-        "github-token",
-        _L + r"(?P<v>gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _R,
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        "stripe-key", r"(?P<v>[sr]k_(?:live|test)_[A-Za-z0-9]{16,})" + _END, _alone(), ("k_live_", "k_test_")
     ),
-    _rule("gitlab-token", _L + r"(?P<v>glpat-[A-Za-z0-9_-]{20,})" + _R, ("glpat-",)),
-    _rule("slack-token", _L + r"(?P<v>xox[abpsr]-[A-Za-z0-9-]{10,})" + _R, ("xox",)),
-    _rule(
-        "slack-webhook",
-        r"hooks\.slack\.com/services/(?P<v>[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+)",
-        ("hooks.slack.com",),
-    ),
-    _rule(
-        "stripe-key",
-        _L + r"(?P<v>[sr]k_(?:live|test)_[A-Za-z0-9]{16,})" + _R,
-        ("sk_live_", "rk_live_", "sk_test_", "rk_test_"),
-    ),
-    _rule("anthropic-key", _L + r"(?P<v>sk-ant-[A-Za-z0-9_-]{20,})" + _R, ("sk-ant-",)),
-    _rule("openai-key", _L + r"(?P<v>sk-(?!ant-)[A-Za-z0-9_-]{20,})" + _R, ("sk-",), _mixed),
-    _rule(
-        "jwt",
-        _L + r"(?P<v>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})" + _R,
-        ("eyJ",),
-    ),
-    _rule(
-        "database-password",
-        r"(?i:\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?))(?:\+[\w.-]+)?"
-        r"://[^\s:/@'\"]*:(?P<v>[^\s@/'\"]+)@",
-        ("://",),
-        _db_password,
-    ),
+    _rule("anthropic-key", r"(?P<v>sk-ant-[A-Za-z0-9_-]{20,})" + _END, _alone()),
+    _rule("openai-key", r"(?P<v>sk-(?!ant-)[A-Za-z0-9_-]{20,})" + _END, _alone(_mixed)),
+    _rule("jwt", r"(?P<v>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})" + _END, _alone()),
+    # Anchored at "://"; the scheme before it is checked by _db_password. Only the password is taken.
+    _rule("database-password", r"://[^\s:/@'\"]*:(?P<v>[^\s@/'\"]+)@", _db_password),
 )
 
 
-def _assigned(width: str = "{8,}") -> str:
+def _assigned(width: str = "{8,256}") -> str:
     """The rest of a name, then `= "v"`, `: v`, `": "v"`, `=v`, `:= "v"`, `=> 'v'` or `: str = "v"`."""
-    return (
-        r"[\w.-]*[\"'\]]{0,2}[ \t]*(?::[ \t]*[A-Za-z_][\w.\[\], |]*?[ \t]*)?"
-        r"(?:=>|:=|=(?!=)|:(?!:))[ \t]*(?P<q>[\"'`]?)(?P<v>[^\s\"'`,;()\[\]{}<>\\]" + width + r")(?P=q)"
-    )
+    # Every repeat is bounded: an unbounded one backtracks over the rest of a long line at each anchor.
+    name_rest = r"[\w.-]{0,64}[\"'\]]{0,2}[ \t]*"
+    annotation = r"(?::[ \t]*[A-Za-z_][\w.\[\], |]{0,64}?[ \t]*)?"
+    operator = r"(?:=>|:=|=(?!=)|:(?=[ \t\"'`]))[ \t]*"  # YAML and JSON put a space or a quote after ':'
+    char = r"[^\s\"'`,;()\[\]{}<>\\]"
+    # Quoted up to the same quote, or unquoted up to a character a value cannot hold.
+    value = r"(?P<q>[\"'`])?(?P<v>" + char + width + r")(?(q)(?P=q)|(?!" + char + "))"
+    return name_rest + annotation + operator + value
 
 
-_SECRET_NAMES = (
-    "password", "passwd", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key",
-    "access-key", "accesskey", "auth", "credential", "private_key", "private-key", "privatekey",
-)  # fmt: skip
+# A name that tells of a secret: not author, authorizer or AuthenticationMethod.
+_SECRET_NAME = (
+    r"(?i:pass(?:wor)?d|pwd|secret|token|api[_-]?key|access[_-]?key|auth(?!or|entica)|credential"
+    r"|private[_-]?key)"
+)
+_SECRET_WORDS = ("pass", "pwd", "secret", "token", "api", "access", "auth", "credential", "private")
 
-# A value assigned to a telling name; a later rule does not take a value an earlier one found.
+# A value assigned to a telling name; an earlier rule wins where two take the same value.
 _NAMED: tuple[_Rule, ...] = (
     _rule(
         "aws-secret-key",
-        r"(?i:aws[\w.-]*secret|secret_?access_?key)" + _assigned("{40}") + r"(?![A-Za-z0-9/+=])",
-        ("aws", "secret"),
+        r"(?i:aws[\w.-]*secret|secret_?access_?key)" + _assigned("{40}"),
         lambda m: not _placeholder(m["v"]) and _classes(m["v"]) >= 2,
+        ("aws", "secret"),
     ),
     _rule(
         "azure-client-secret",
         r"(?i:azure[\w.-]*client[\w.-]*secret)" + _assigned(),
+        _high_entropy,
         ("azure",),
-        _high_entropy,
     ),
-    _rule(
-        "generic-secret",
-        r"(?i:pass(?:wor)?d|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credential|private[_-]?key)"
-        + _assigned(),
-        _SECRET_NAMES,
-        _high_entropy,
-    ),
+    _rule("generic-secret", _SECRET_NAME + _assigned(), _high_entropy, _SECRET_WORDS),
 )
 
+# In these languages an unquoted right-hand side is an expression, not a literal.
+_CODE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs",
+    ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".swift", ".dart", ".lua", ".pl", ".vue",
+)  # fmt: skip
 
-def _spans(text: str) -> list[tuple[int, int, str]]:
+
+def _named_matches(rule: _Rule, text: str, folded: str) -> Iterator[re.Match[str]]:
+    for word in rule.words:
+        at = folded.find(word)
+        while at >= 0:
+            if m := rule.pattern.match(text, at):
+                yield m
+            at = folded.find(word, at + 1)
+
+
+def _spans(text: str, path: str) -> list[tuple[int, int, str]]:
     """(start, end, kind) of every secret value, in order and never overlapping."""
-    low: str | None = None
     kept: list[tuple[int, int, str]] = []
+    # Lower-cases ASCII only and keeps one character per character, so offsets match `text`.
+    folded = text.encode("latin-1", "replace").lower().decode("latin-1")
+    code = path.lower().endswith(_CODE_SUFFIXES)
     for rules in (_FORMATS, _NAMED):
         found: list[tuple[int, int, int, str]] = []
         for rank, rule in enumerate(rules):
             if rules is _NAMED:
-                low = text.lower() if low is None else low
-                if not any(t in low for t in rule.triggers):
-                    continue
-            elif not any(t in text for t in rule.triggers):
+                matches: Iterator[re.Match[str]] = _named_matches(rule, text, folded)
+            elif not rule.words or any(w in text for w in rule.words):
+                matches = rule.pattern.finditer(text)
+            else:
                 continue
-            found.extend(
-                (m.start("v"), rank, m.end("v"), rule.kind)
-                for m in rule.pattern.finditer(text)
-                if rule.accept(m)
-            )
-        for start, _, end, kind in sorted(found):
+            for m in matches:
+                if rule.accept(m) and not (code and rules is _NAMED and not m["q"]):
+                    found.append((rank, m.start("v"), m.end("v"), rule.kind))
+        for _, start, end, kind in sorted(found):  # where two values overlap, the earlier rule wins
             at = bisect.bisect(kept, (start,))
-            clear_left = at == 0 or kept[at - 1][1] <= start
-            clear_right = at == len(kept) or kept[at][0] >= end
-            if clear_left and clear_right:
+            if (at == 0 or kept[at - 1][1] <= start) and (at == len(kept) or kept[at][0] >= end):
                 kept.insert(at, (start, end, kind))
     return kept
 
@@ -298,31 +296,29 @@ def _findings(path: str, text: str, spans: Sequence[tuple[int, int, str]]) -> tu
 
 def find_secrets(path: str, text: str) -> tuple[SecretFinding, ...]:
     """Every secret in `text`, with its line and kind, in order."""
-    return _findings(path, text, _spans(text))
+    return _findings(path, text, _spans(text, path))
 
 
 _STRUCTURE = re.compile(r"((?:\s|\\[rnt]|[\"'])+)")
 
 
 def _mask(value: str, kind: str) -> str:
-    """The marker in place of the value, keeping its newlines, quotes and indentation so lines stay put."""
+    """The marker in place of the value, keeping its newlines, quotes and indents so every line stays put."""
     pieces = _STRUCTURE.split(value)  # payload at even indexes, structure at odd ones
     first = next((i for i in range(0, len(pieces), 2) if pieces[i]), 0)
-    return "".join(
-        piece if i % 2 else (f"[REDACTED:{kind}]" if i == first else "") for i, piece in enumerate(pieces)
-    )
+    marker = f"[REDACTED:{kind}]"
+    return "".join(piece if i % 2 else (marker if i == first else "") for i, piece in enumerate(pieces))
 
 
 def redact(text: str, path: str) -> tuple[str, tuple[SecretFinding, ...]]:
     """`text` with each secret value replaced by `[REDACTED:kind]`, and what was replaced."""
-    spans = _spans(text)
+    spans = _spans(text, path)
     if not spans:
         return text, ()
     out: list[str] = []
     last = 0
     for start, end, kind in spans:
-        out.append(text[last:start])
-        out.append(_mask(text[start:end], kind))
+        out += (text[last:start], _mask(text[start:end], kind))
         last = end
     out.append(text[last:])
     return "".join(out), _findings(path, text, spans)
@@ -333,13 +329,11 @@ def describe(findings: Sequence[SecretFinding], most: int = 5) -> str:
     lines: dict[str, list[int]] = {}
     for finding in findings:
         lines.setdefault(finding.kind, []).append(finding.line)
-    parts = []
-    for kind, numbers in lines.items():
-        shown = ", ".join(map(str, numbers[:most])) + (
-            f" and {len(numbers) - most} more" if len(numbers) > most else ""
-        )
-        parts.append(f"{kind} on line{'s' if len(numbers) > 1 else ''} {shown}")
-    return "; ".join(parts)
+    return "; ".join(
+        f"{kind} on line{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers[:most]))}"
+        + (f" and {len(numbers) - most} more" if len(numbers) > most else "")
+        for kind, numbers in lines.items()
+    )
 
 
 def _redacted(file: SourceFile, text: str, count: int) -> SourceFile:
@@ -358,14 +352,12 @@ def apply_secrets_policy(files: Sequence[SourceFile], mode: SecretsMode) -> Secr
     flagged: list[str] = []
     for file in files:
         text, found = redact(file.text, file.path)
-        if not found:
-            kept.append(file)
-            continue
-        findings.extend(found)
-        flagged.append(file.path)
-        if mode is SecretsMode.REDACT:
+        findings += found
+        if found:
+            flagged.append(file.path)
+        if found and mode is SecretsMode.REDACT:
             kept.append(_redacted(file, text, len(found)))
-        elif mode is SecretsMode.SKIP_FILE:
+        elif found and mode is SecretsMode.SKIP_FILE:
             skipped.append(SkippedPath(file.path, "secret found", describe(found)))
         else:
             kept.append(file)

@@ -38,6 +38,7 @@ def manifest(prepared: Prepared) -> dict[str, Any]:
             "max_batch_tokens": s.max_batch_tokens,
             "context_window": prepared.model.context_window,
             "include": list(s.include),
+            "secrets": s.secrets,
             "exclude": list(s.exclude),
         },
         "files": {p.path: p.digest for p in prepared.parts},

@@ -51,6 +51,15 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         f"files: {totals.files_included:,} included ({totals.source_tokens:,} tokens), "
         f"{totals.files_skipped:,} skipped"
     )
+    if plan.secrets:
+        kinds = ", ".join(sorted({f.kind for f in plan.secrets}))
+        files = len({f.path for f in plan.secrets})
+        verb = {"redact": "redacted", "skip-file": "held back with their files"}.get(
+            plan.secrets_mode, "found"
+        )
+        console.print(f"secrets: {len(plan.secrets)} {verb} in {files} files ({kinds})", soft_wrap=True)
+        for finding in plan.secrets[:10]:
+            console.print(f"  {finding.path}:{finding.line} {finding.kind}", soft_wrap=True)
     noted = [f for f in plan.scan.files if f.note]
     for file in noted[:10]:
         console.print(f"note: {file.path}: {file.note}", soft_wrap=True)

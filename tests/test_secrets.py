@@ -1,0 +1,496 @@
+"""Secret scanning: each kind found on its line and redacted in place, the policies, and false alarms.
+
+Every fake secret is built at run time from pieces, so no literal here looks like a real one (the
+pre-commit hook greps added lines for key shapes; test_this_file_holds_no_secret_shaped_literal checks).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import string
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pytest
+
+from lessongen.data import SkippedPath, SourceFile
+from lessongen.errors import ExitCode, UsageError
+from lessongen.secrets import (
+    SecretFinding,
+    SecretsMode,
+    SecretsResult,
+    apply_secrets_policy,
+    describe,
+    find_secrets,
+    redact,
+)
+
+BASE62 = string.ascii_letters + string.digits
+BASE64 = BASE62 + "+/"
+
+
+def fake(alphabet: str, n: int, seed: str) -> str:
+    """`n` characters that look random, the same on every run."""
+    rnd = random.Random(seed)
+    return "".join(rnd.choice(alphabet) for _ in range(n))
+
+
+def b64url(data: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+PEM_BEGIN = "-----BEGIN " + "{}PRIVATE" + " KEY-----"
+PEM_END = "-----END " + "{}PRIVATE" + " KEY-----"
+PEM_BODY = (
+    "\n".join(fake(BASE64, 64, f"pem{i}") for i in range(4)) + "\n" + fake(BASE64, 20, "pem-end") + "=="
+)
+SK = "sk" + "-"  # the OpenAI and Anthropic prefix
+AKIA = "AK" + "IA"
+JWT = ".".join(
+    (b64url({"alg": "HS256", "typ": "JWT"}), b64url({"sub": "1234567890"}), fake(BASE62, 43, "sig"))
+)
+
+
+def source(path: str, text: str, note: str = "") -> SourceFile:
+    data = text.encode()
+    return SourceFile(path, text, hashlib.blake2b(data, digest_size=16).hexdigest(), len(data), note)
+
+
+# --- every kind: found on its line, value replaced, the rest of the line kept ---------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One secret in one syntax: the text on its line is `before + value + after`."""
+
+    kind: str
+    path: str
+    before: str
+    value: str
+    after: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"# settings\nimport os\n{self.before}{self.value}{self.after}\nprint('done')\n"
+
+
+CASES = [
+    Case(
+        "aws-access-key",
+        "aws.py",
+        'AWS_ACCESS_KEY_ID = "',
+        AKIA + fake(string.ascii_uppercase + string.digits, 16, "a"),
+        '"  # ci',
+    ),
+    Case(
+        "aws-access-key",
+        "sts.json",
+        '{"AccessKeyId": "',
+        "AS" + "IA" + fake(string.ascii_uppercase, 16, "b"),
+        '"}',
+    ),
+    Case("aws-secret-key", "aws.py", 'aws_secret_access_key = "', fake(BASE64, 40, "c"), '"'),
+    Case("aws-secret-key", "credentials.ini", "aws_secret_access_key = ", fake(BASE64, 40, "d")),
+    Case(
+        "aws-secret-key",
+        "s3.js",
+        "const client = new S3({ secretAccessKey: '",
+        fake(BASE64, 40, "e"),
+        "' });",
+    ),
+    Case(
+        "azure-storage-key",
+        "storage.cfg",
+        "conn = DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=",
+        fake(BASE64, 86, "f") + "==",
+        ";EndpointSuffix=core.windows.net",
+    ),
+    Case("azure-client-secret", "azure.py", 'AZURE_CLIENT_SECRET = "', fake(BASE62 + "~._-", 40, "g"), '"'),
+    Case("github-token", "gh.py", 'GITHUB_TOKEN = "', "ghp_" + fake(BASE62, 36, "h"), '"'),
+    Case("github-token", "gh.sh", "curl -H 'Authorization: token ", "gho_" + fake(BASE62, 36, "i"), "' api"),
+    Case(
+        "github-token",
+        "gh.yml",
+        "token: ",
+        "github_pat_" + fake(BASE62, 22, "j") + "_" + fake(BASE62, 59, "k"),
+    ),
+    Case(
+        "gitlab-token",
+        "gl.py",
+        'headers = {"PRIVATE-TOKEN": "',
+        "glpat-" + fake(BASE62 + "_-", 20, "l"),
+        '"}',
+    ),
+    Case(
+        "slack-token",
+        "slack.py",
+        'client = WebClient(token="',
+        "xoxb-" + "1234567890-" * 2 + fake(BASE62, 24, "m"),
+        '")',
+    ),
+    Case(
+        "slack-token",
+        "slack.py",
+        'user = "',
+        "xoxp-" + fake(string.digits, 12, "n") + "-" + fake(BASE62, 32, "o"),
+        '"',
+    ),
+    Case(
+        "slack-webhook",
+        "notify.py",
+        'URL = "https://hooks.slack.com/services/',
+        "T0"
+        + fake(string.ascii_uppercase, 8, "p")
+        + "/B0"
+        + fake(string.ascii_uppercase, 8, "q")
+        + "/"
+        + fake(BASE62, 24, "r"),
+        '"',
+    ),
+    Case("stripe-key", "pay.py", 'stripe.api_key = "', "sk_" + "live_" + fake(BASE62, 24, "s"), '"'),
+    Case("stripe-key", "pay.py", 'RESTRICTED = "', "rk_" + "live_" + fake(BASE62, 24, "t"), '"'),
+    Case("stripe-key", "pay.py", 'TEST_KEY = "', "sk_" + "test_" + fake(BASE62, 24, "u"), '"'),
+    Case(
+        "openai-key", "ai.py", 'client = OpenAI(api_key="', SK + "proj-" + fake(BASE62 + "_-", 120, "v"), '")'
+    ),
+    Case("openai-key", "ai.env.txt", "OPENAI_API_KEY=", SK + fake(BASE62, 48, "w")),
+    Case(
+        "anthropic-key",
+        "claude.py",
+        'client = Anthropic(api_key="',
+        SK + "ant-api03-" + fake(BASE62 + "_-", 93, "x"),
+        '")',
+    ),
+    Case("jwt", "auth.js", 'const session = "', JWT, '";'),
+    Case("jwt", "auth.http", "Authorization: Bearer ", JWT),
+    Case(
+        "database-password", "db.yml", "url: postgres://app:", fake(BASE62, 14, "y"), "@db.internal:5432/app"
+    ),
+    Case(
+        "database-password", "db.py", 'URL = "postgresql+psycopg2://app:', fake(BASE62, 14, "z"), '@db/app"'
+    ),
+    Case(
+        "database-password",
+        "db.py",
+        'URL = "mysql://root:',
+        "p%40" + fake(BASE62, 10, "A"),
+        '@localhost/shop"',
+    ),
+    Case(
+        "database-password",
+        "db.py",
+        'MONGO = "mongodb+srv://svc:',
+        fake(BASE62, 16, "B"),
+        '@cluster0.example.net/x"',
+    ),
+    Case("database-password", "cache.ini", "broker = redis://:", fake(BASE62, 12, "C"), "@localhost:6379/0"),
+    Case(
+        "database-password", "queue.toml", 'broker = "amqp://guest:', fake(BASE62, 12, "D"), '@rabbit:5672//"'
+    ),
+    Case("generic-secret", "app.py", 'password = "', fake(BASE62, 10, "E") + "1aA", '"'),
+    Case("generic-secret", "app.py", 'API_TOKEN: str = "', fake("0123456789abcdef", 32, "F"), '"'),
+    Case("generic-secret", "app.py", "config['secret'] = '", fake(BASE62 + "#$!", 24, "G"), "'"),
+    Case("generic-secret", "app.py", 'connect(host="db", password="', fake(BASE62, 20, "H"), '", port=5432)'),
+    Case("generic-secret", "app.ts", "const apiKey = `", fake(BASE62, 32, "I"), "`;"),
+    Case("generic-secret", "main.go", 'authToken := "', fake(BASE62, 32, "J"), '"'),
+    Case("generic-secret", "conf.php", "'db_password' => '", fake(BASE62, 18, "K"), "',"),
+    Case("generic-secret", "config.yaml", "  api_key: ", fake(BASE62, 28, "L") + "7"),
+    Case("generic-secret", "config.yaml", "  client_secret: '", fake(BASE64, 32, "M"), "'"),
+    Case("generic-secret", "settings.json", '{"accessKey": "', fake(BASE62, 24, "N"), '", "region": "eu"}'),
+    Case("generic-secret", "pyproject.toml", 'private_key = "', fake(BASE64, 44, "O"), '"'),
+    Case("generic-secret", "app.ini", "credential=", fake(BASE62, 20, "P") + "9"),
+    Case("generic-secret", "deploy.sh", "export DEPLOY_TOKEN=", fake(BASE62, 30, "Q") + "3"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}:{c.path}:{i}" for i, c in enumerate(CASES)])
+def test_each_kind_is_found_on_its_line_and_its_value_replaced(case: Case) -> None:
+    assert find_secrets(case.path, case.text) == (SecretFinding(case.path, 3, case.kind),)
+    redacted, findings = redact(case.text, case.path)
+    assert findings == (SecretFinding(case.path, 3, case.kind),)
+    assert redacted == case.text.replace(case.value, f"[REDACTED:{case.kind}]")
+    assert case.value not in redacted
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}:{c.path}:{i}" for i, c in enumerate(CASES)])
+def test_the_value_never_reaches_a_finding_a_skip_or_an_error(case: Case) -> None:
+    findings = find_secrets(case.path, case.text)
+    assert [f.name for f in fields(SecretFinding)] == ["path", "line", "kind"]
+    assert case.value not in repr(findings) and case.value not in str(findings)
+    skipped = apply_secrets_policy([source(case.path, case.text)], SecretsMode.SKIP_FILE).skipped
+    assert case.value not in repr(skipped)
+    with pytest.raises(UsageError) as raised:
+        apply_secrets_policy([source(case.path, case.text)], SecretsMode.FAIL)
+    error = raised.value
+    assert case.value not in f"{error} {error.hint} {error.one_line()} {error.args!r}"
+
+
+def test_a_private_key_block_loses_its_body_and_keeps_its_lines() -> None:
+    begin, end = PEM_BEGIN.format("RSA "), PEM_END.format("RSA ")
+    text = f'x = 1\nKEY = """{begin}\n{PEM_BODY}\n{end}"""\ny = 2\n'
+    redacted, findings = redact(text, "keys.py")
+    assert findings == (SecretFinding("keys.py", 3, "private-key"),)
+    assert redacted == f'x = 1\nKEY = """{begin}\n[REDACTED:private-key]\n\n\n\n\n{end}"""\ny = 2\n'
+    assert redacted.count("\n") == text.count("\n")  # line numbers of the lesson still point right
+    assert not any(line in redacted for line in PEM_BODY.splitlines())
+
+
+def test_a_private_key_in_joined_string_literals_keeps_the_code_valid() -> None:
+    begin, end = PEM_BEGIN.format(""), PEM_END.format("")
+    lines = PEM_BODY.splitlines()
+    text = "KEY = (\n" + "".join(f'    "{line}\\n"\n' for line in [begin, *lines, end]) + ")\n"
+    redacted, findings = redact(text, "keys.py")
+    assert findings == (SecretFinding("keys.py", 3, "private-key"),)
+    compile(redacted, "keys.py", "exec")
+    assert redacted.count("\n") == text.count("\n")
+    assert "[REDACTED:private-key]" in redacted and not any(line in redacted for line in lines)
+
+
+def test_an_openssh_key_cut_short_is_still_redacted() -> None:
+    text = PEM_BEGIN.format("OPENSSH ") + "\n" + PEM_BODY + "\n"
+    redacted, findings = redact(text, "id_key.txt")
+    assert findings == (SecretFinding("id_key.txt", 2, "private-key"),)
+    assert redacted.startswith(PEM_BEGIN.format("OPENSSH ") + "\n[REDACTED:private-key]\n")
+    assert not any(line in redacted for line in PEM_BODY.splitlines())
+
+
+def test_a_gcp_service_account_file_has_its_key_and_key_id_redacted() -> None:
+    key_id = fake("0123456789abcdef", 40, "key-id")
+    pem = PEM_BEGIN.format("") + "\n" + PEM_BODY + "\n" + PEM_END.format("") + "\n"
+    account = {"type": "service_account", "project_id": "demo", "private_key_id": key_id, "private_key": pem}
+    text = json.dumps(account, indent=2) + "\n"
+    redacted, findings = redact(text, "sa.json")
+    assert findings == (
+        SecretFinding("sa.json", 4, "gcp-service-account"),
+        SecretFinding("sa.json", 5, "gcp-service-account"),
+    )
+    assert key_id not in redacted and not any(line in redacted for line in PEM_BODY.splitlines())
+    data = json.loads(redacted)  # still valid JSON with the same keys
+    assert data["private_key_id"] == "[REDACTED:gcp-service-account]"
+    assert data["private_key"].startswith(PEM_BEGIN.format("") + "\n[REDACTED:gcp-service-account]\n")
+    assert data["type"] == "service_account"
+
+
+def test_several_secrets_are_listed_in_order_with_their_lines() -> None:
+    github, aws = "ghp_" + fake(BASE62, 36, "gh2"), AKIA + fake(string.ascii_uppercase, 16, "ak2")
+    text = f'a = "{aws}"\n\nb = "{github}"; c = "{aws}"\n'
+    assert find_secrets("many.py", text) == (
+        SecretFinding("many.py", 1, "aws-access-key"),
+        SecretFinding("many.py", 3, "github-token"),
+        SecretFinding("many.py", 3, "aws-access-key"),
+    )
+    assert redact(text, "many.py")[0] == (
+        'a = "[REDACTED:aws-access-key]"\n\nb = "[REDACTED:github-token]"; c = "[REDACTED:aws-access-key]"\n'
+    )
+
+
+def test_a_known_format_wins_over_the_name_it_is_assigned_to() -> None:
+    token = "ghp_" + fake(BASE62, 36, "named")
+    assert find_secrets("a.py", f'password = "{token}"\n') == (SecretFinding("a.py", 1, "github-token"),)
+
+
+def test_offsets_hold_after_characters_that_change_length_when_lower_cased() -> None:
+    token = "glpat-" + fake(BASE62, 20, "unicode")
+    text = f'İstanbul = "ΣΑΣ ✓ 日本"  # İİ\nTOKEN = "{token}"  # ẞ\n'
+    assert redact(text, "u.py") == (
+        'İstanbul = "ΣΑΣ ✓ 日本"  # İİ\nTOKEN = "[REDACTED:gitlab-token]"  # ẞ\n',
+        (SecretFinding("u.py", 2, "gitlab-token"),),
+    )
+
+
+def test_redacted_text_has_nothing_left_to_find() -> None:
+    text = "\n".join(case.text for case in CASES)
+    redacted, findings = redact(text, "all.txt")
+    assert len(findings) == len(CASES)
+    assert redact(redacted, "all.txt") == (redacted, ())
+
+
+def test_results_are_the_same_on_every_run() -> None:
+    text = "\n".join(case.text for case in CASES)
+    assert find_secrets("all.txt", text) == find_secrets("all.txt", text)
+    assert redact(text, "all.txt") == redact(text, "all.txt")
+
+
+def test_an_unquoted_value_counts_in_config_files_but_not_in_code() -> None:
+    line = f"api_key = {fake(BASE62, 24, 'unquoted')}7\n"
+    assert find_secrets("settings.ini", line) == (SecretFinding("settings.ini", 1, "generic-secret"),)
+    assert find_secrets("settings.py", line) == ()  # in code, the right-hand side is an expression
+
+
+# --- false alarms ------------------------------------------------------------------------------------
+
+FALSE_ALARMS = [
+    'password = "changeme"',
+    'password = ""',
+    'password = "short1A"',
+    'api_key = "<your-key>"',
+    'API_KEY = "your-api-key-here"',
+    'token = "${GITHUB_TOKEN}"',
+    "password: ${{ secrets.PASSWORD }}",
+    'secret = "{{ vault_secret }}"',
+    'password = "%(db_password)s"',
+    'password = os.environ["DB_PASSWORD"]',
+    'secret = os.getenv("SECRET")',
+    "api_key = process.env.API_KEY",
+    "token = tokens[0]",
+    "auth = base64.b64encode(raw).decode()",
+    "pwd = os.getcwd()",
+    "api_key = get_key(name='prod')",
+    'if password == "' + fake(BASE62, 20, "cmp") + '":',
+    'token_type = "bearer"',
+    'password_field = "password_confirmation"',
+    'secret_name = "my-app-secret-name"',
+    'TOKEN_URL = "https://oauth2.googleapis.com/token"',
+    'token_path = "/var/run/secrets/kubernetes.io/serviceaccount/token"',
+    'GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"',
+    'tokenizer = "meta-llama/Llama-2-7b-hf"',
+    '__author_email__ = "someone@example.org"',
+    '"NextToken": "' + b64url({"NextToken": "abc", "offset": "10"}) + '"',
+    '"ClientToken": "4752b573-40a6-4eac-a8a4-a72058761219"',
+    '"SecretArn": "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-a1b2c3"',
+    '"PasswordLastUsed": "2016-09-24T16:18:07Z"',
+    'credential_source = "Ec2InstanceMetadata"',
+    '"authorizerName": "CustomAuthorizer3"',
+    'secret = "' + "x" * 24 + '"',
+    'token = "' + "0" * 16 + '"',
+    'password = "' + "a" * 18 + '1"',
+    'api_key = "' + fake("0123456789abcdef", 16, "short-hex") + '"',
+    'ACCESS_KEY = "' + AKIA + "IOSFODNN7EXAMPLE" + '"',
+    'name = "ta' + SK + 'management-service-name-long"',
+    'model = "' + SK + 'learn-something-long-name"',
+    'url = "postgres://user:password@localhost/db"',
+    'url = "postgres://postgres:postgres@localhost/db"',
+    'url = "postgres://app:${DB_PASSWORD}@localhost/db"',
+    'url = "postgres://app@localhost:5432/db"',
+    'url = "https://user:' + fake(BASE62, 12, "http") + '@example.com/"',  # not a database URL
+    'doc = "' + PEM_BEGIN.format("") + " ... " + PEM_END.format("") + '"',
+    "# set the token: run `gh auth token` and paste it",
+    "password: !vault |",
+]
+
+
+@pytest.mark.parametrize("line", FALSE_ALARMS)
+def test_placeholders_expressions_and_words_stay_untouched(line: str) -> None:
+    text = f"x = 1\n{line}\ny = 2\n"
+    assert find_secrets("conf.py", text) == ()
+    assert redact(text, "conf.py") == (text, ())
+
+
+def test_a_megabyte_of_ordinary_code_is_scanned_without_findings() -> None:
+    chunk = "\n".join(
+        (
+            "def refresh(session, tokens, password_prompt=getpass.getpass):",
+            '    """Renew the auth token; see https://example.com/docs/auth#token for details."""',
+            "    token = tokens[index]",
+            "    secret_name = f'{prefix}-secret'",
+            '    headers = {"Authorization": f"Bearer {token}"}',
+            "    checksum = 'a3f5c2e1'  # sha of the payload",
+            "    url = f'postgres://{user}@{host}/{db}'",
+            '    return session.post(url, headers=headers, data={"api_key": api_key})',
+            "",
+        )
+    )
+    text = chunk * (1_000_000 // len(chunk) + 1)
+    assert len(text) > 1_000_000
+    assert find_secrets("big.py", text) == ()
+
+
+def test_long_runs_of_trigger_words_complete() -> None:
+    # Unbounded repeats would make these quadratic: one pattern attempt per keyword, each over the line.
+    for text in ("token" * 20_000, "password: " * 20_000, "token_" + "x" * 200_000, SK * 20_000):
+        assert find_secrets("x.txt", text) == ()
+
+
+# --- the policy over files ---------------------------------------------------------------------------
+
+
+def sample_files() -> tuple[SourceFile, SourceFile, SourceFile]:
+    clean = source("src/clean.py", "def add(a, b):\n    return a + b\n")
+    aws = source("src/aws.py", CASES[0].text, note="1 invalid UTF-8 byte(s) replaced")
+    github = source("deploy/ci.yml", f"env:\n  TOKEN: {CASES[7].value}\n  OTHER: {CASES[8].value}\n")
+    return clean, aws, github
+
+
+def test_redact_mode_sends_redacted_text_under_a_new_digest() -> None:
+    clean, aws, github = sample_files()
+    result = apply_secrets_policy([clean, aws, github], SecretsMode.REDACT)
+    assert isinstance(result, SecretsResult)
+    assert result.skipped == ()
+    assert result.findings == (
+        SecretFinding("src/aws.py", 3, "aws-access-key"),
+        SecretFinding("deploy/ci.yml", 2, "github-token"),
+        SecretFinding("deploy/ci.yml", 3, "github-token"),
+    )
+    sent_clean, sent_aws, sent_github = result.files
+    assert sent_clean is clean
+    assert sent_aws.path == aws.path and sent_aws.size == aws.size
+    assert sent_aws.text == redact(aws.text, aws.path)[0] and CASES[0].value not in sent_aws.text
+    assert (
+        sent_aws.digest == hashlib.blake2b(sent_aws.text.encode(), digest_size=16).hexdigest() != aws.digest
+    )
+    assert sent_aws.note == "1 invalid UTF-8 byte(s) replaced; 1 secret(s) redacted"
+    assert sent_github.note == "2 secret(s) redacted"
+    assert sent_github.text == "env:\n  TOKEN: [REDACTED:github-token]\n  OTHER: [REDACTED:github-token]\n"
+    assert sent_github.line_count == github.line_count
+
+
+def test_skip_file_mode_leaves_out_each_file_with_a_secret_and_says_where() -> None:
+    clean, aws, github = sample_files()
+    result = apply_secrets_policy([clean, aws, github], SecretsMode.SKIP_FILE)
+    assert result.files == (clean,)
+    assert result.skipped == (
+        SkippedPath("src/aws.py", "secret found", "aws-access-key on line 3"),
+        SkippedPath("deploy/ci.yml", "secret found", "github-token on lines 2, 3"),
+    )
+    assert len(result.findings) == 3
+
+
+def test_fail_mode_refuses_with_one_line_that_names_the_files_and_the_way_out() -> None:
+    clean, aws, github = sample_files()
+    with pytest.raises(UsageError) as raised:
+        apply_secrets_policy([clean, aws, github], SecretsMode.FAIL)
+    error = raised.value
+    assert error.exit_code is ExitCode.USAGE
+    assert error.one_line() == (
+        "3 secret(s) (aws-access-key, github-token) found in 2 file(s): src/aws.py, deploy/ci.yml "
+        "(pass --secrets redact to send them with the values replaced, or --secrets skip-file to leave "
+        "those files out)"
+    )
+    assert "\n" not in error.one_line()
+
+
+def test_fail_mode_lists_at_most_five_files() -> None:
+    files = [source(f"f{i}.py", CASES[0].text) for i in range(7)]
+    with pytest.raises(
+        UsageError, match=r"found in 7 file\(s\): f0.py, f1.py, f2.py, f3.py, f4.py and 2 more"
+    ):
+        apply_secrets_policy(files, SecretsMode.FAIL)
+
+
+def test_fail_mode_without_findings_passes_the_files_through() -> None:
+    clean = sample_files()[0]
+    assert apply_secrets_policy([clean], SecretsMode.FAIL) == SecretsResult((clean,), (), ())
+
+
+def test_off_mode_sends_everything_unscanned() -> None:
+    files = sample_files()
+    assert apply_secrets_policy(files, SecretsMode.OFF) == SecretsResult(files, (), ())
+
+
+def test_modes_are_the_flag_values() -> None:
+    assert [m.value for m in SecretsMode] == ["redact", "skip-file", "fail", "off"]
+    assert SecretsMode("skip-file") is SecretsMode.SKIP_FILE
+
+
+def test_describe_caps_long_line_lists() -> None:
+    findings = [SecretFinding("a", n, "jwt") for n in range(1, 9)] + [SecretFinding("a", 20, "stripe-key")]
+    assert describe(findings) == "jwt on lines 1, 2, 3, 4, 5 and 3 more; stripe-key on line 20"
+
+
+def test_this_file_holds_no_secret_shaped_literal() -> None:
+    hook = re.compile(r"sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+    assert hook.findall(Path(__file__).read_text(encoding="utf-8")) == []
