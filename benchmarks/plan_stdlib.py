@@ -72,6 +72,11 @@ def stdlib_root() -> Path:
     return Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 
+def _children_max_rss_kb() -> int:
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return rss // 1024 if sys.platform == "darwin" else rss
+
+
 def _max_rss_kb() -> int:
     # ru_maxrss is in KiB on Linux and in bytes on macOS.
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -141,6 +146,8 @@ def plan_phase(root: Path, cache_dir: Path, phase: str) -> Measured:
             "prepare_s": prepared_at - started,
             "build_plan_s": finished - prepared_at,
             "rss_prepared_kb": rss_prepared,
+            # lessongen counts in worker processes when it can fork: their memory is not in RUSAGE_SELF.
+            "workers_rss_kb": _children_max_rss_kb(),
             "skipped": totals.files_skipped,
             "batches": len(plan.batches),
             "calls": len(plan.calls),
@@ -244,7 +251,8 @@ def report(root: Path, runs: dict[str, list[Measured]]) -> None:
         print(
             f"plan {label}: prepare (walk + count + batching) {float(m.detail['prepare_s']):.2f} s, "
             f"build_plan (simulation) {float(m.detail['build_plan_s']):.2f} s; peak RSS growth "
-            f"{prepared_mb:.0f} MB after prepare, {m.growth_mb:.0f} MB after build_plan"
+            f"{prepared_mb:.0f} MB after prepare, {m.growth_mb:.0f} MB after build_plan; "
+            f"largest counting worker process {int(m.detail['workers_rss_kb']) / 1024:.0f} MB peak RSS"
             + (f"; notes: {m.detail['notes']}" if m.detail["notes"] else "")
         )
     if (warm.tokens, warm.detail["calls"]) != (cold.tokens, cold.detail["calls"]):

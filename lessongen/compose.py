@@ -9,6 +9,7 @@ from lessongen.prompts import PromptSet
 from lessongen.tokens import Counter, message_overhead
 
 SYSTEM, USER, ASSISTANT = "system", "user", "assistant"
+_TAG_SLACK = 4  # a content id can take a few more tokens than the sample's
 _JOINS_TAG = ("\n", "/", "\r")  # a tag's closing `>` and newline merge with these in tiktoken's splits
 
 
@@ -63,6 +64,7 @@ class Composer:
         self.counter = counter
         self._overhead = {role: message_overhead(counter, role) for role in (SYSTEM, USER, ASSISTANT)}
         self._last_batch: tuple[tuple[int, int], Message] | None = None  # the policy asks for it twice
+        self._tag_tokens: int | None = None
 
     def _message(self, role: str, content: str, content_tokens: int | None = None) -> Message:
         tokens = self.counter.count(content) if content_tokens is None else content_tokens
@@ -96,8 +98,15 @@ class Composer:
         return self._message(USER, "".join(pieces), tokens)
 
     def part_overhead(self, part: FilePart) -> int:
-        """Tokens a part adds to a batch message besides its text: its tags and its name in the file list."""
-        return self.counter.count(file_open(part) + file_close(part)) + self.counter.count(part.label) + 1
+        """Tokens a part adds to a batch message besides its text: its tags and its name in the file list.
+
+        An estimate for packing batches (the label is counted; the tags' fixed part is measured once);
+        the message itself is counted exactly when it is built.
+        """
+        if self._tag_tokens is None:
+            sample = FilePart("a", "", 0, "0" * 32)
+            self._tag_tokens = self.counter.count(file_open(sample) + file_close(sample)) + _TAG_SLACK
+        return 2 * self.counter.count(part.label) + self._tag_tokens
 
     def stub(self, batch: Batch, count: int) -> Message:
         """The short note that replaces a batch's source once it has been explained."""

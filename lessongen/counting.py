@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from types import TracebackType
 
 from lessongen.data import FilePart, SourceFile
 from lessongen.tokencache import TokenCache
-from lessongen.tokens import Counter
+from lessongen.tokens import Counter, TokenCounter, count_texts
 
 
 def text_digest(text: str) -> str:
@@ -46,7 +48,7 @@ class CachedCounter:
         return [self.cache.get(k) or 0 for k in keys]
 
 
-PIECE_CHARS = 8192
+PIECE_CHARS = 32768
 
 
 def line_additive(counter: Counter) -> bool:
@@ -86,7 +88,7 @@ class BackgroundCounter:
         self.counter = counter
         self.cache = cache
         self._chunk_chars = chunk_chars
-        self._pool = ThreadPoolExecutor(max(1, _threads(counter)))
+        self._pool = _pool(counter)
         self._pending: list[tuple[SourceFile, list[str]]] = []
         self._pending_chars = 0
         self._jobs: list[tuple[list[tuple[SourceFile, list[str]]], Future[list[int]]]] = []
@@ -114,7 +116,11 @@ class BackgroundCounter:
             return
         batch, self._pending, self._pending_chars = self._pending, [], 0
         texts = [p for _, pieces in batch for p in pieces]
-        self._jobs.append((batch, self._pool.submit(lambda: [self.counter.count(t) for t in texts])))
+        if isinstance(self._pool, ProcessPoolExecutor):
+            job = self._pool.submit(count_texts, self.counter.encoding_name, texts)
+        else:
+            job = self._pool.submit(lambda: [self.counter.count(t) for t in texts])
+        self._jobs.append((batch, job))
 
     def parts(self, files: Sequence[SourceFile]) -> tuple[FilePart, ...]:
         """Every file as a whole-file part with its token count (waits for the workers)."""
@@ -128,6 +134,16 @@ class BackgroundCounter:
                 self.cache.put_many({file.digest: sum(numbers)})
         self._jobs.clear()
         return count_files(files, self.counter, self.cache)
+
+
+def _pool(counter: Counter) -> Executor:
+    """Worker processes for tiktoken counters when this process can fork safely (no other thread
+    yet): the walk's Python work then never waits on the counting for the GIL. Threads otherwise."""
+    workers = max(1, _threads(counter))
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    if isinstance(counter, TokenCounter) and workers > 1 and forkable:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers)
 
 
 def _threads(counter: Counter) -> int:

@@ -24,7 +24,7 @@ from lessongen.prepared import Prepared
 from lessongen.prompts import load_prompts
 from lessongen.run import Runner, RunObserver
 from lessongen.script import Script
-from lessongen.secrets import SecretsMode, SecretsResult, apply_secrets_policy
+from lessongen.secrets import SCANNER_VERSION, SecretsMode, SecretsResult, apply_secrets_policy
 from lessongen.session import assemble, deviations, open_journal
 from lessongen.storage import output_dir
 from lessongen.tokencache import TokenCache
@@ -62,14 +62,19 @@ def prepare(
     cache = TokenCache(cache_path, counter.encoding_name)
     mode = SecretsMode(settings.secrets)
     screened: list[SecretsResult] = []
+    clean = TokenCache(cache_path, f"secrets-scan:{SCANNER_VERSION}")  # files known to hold no secret
     with BackgroundCounter(counter, cache) as counting:  # counts while the walk reads on
 
         def screen(file: SourceFile) -> None:
             # Secrets are redacted (or the file held back) before anything is counted or sent; in
             # fail mode files are held back until the walk has seen every file, then the run refuses.
-            result = apply_secrets_policy(
-                (file,), SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
-            )
+            if clean.get(file.digest) == 0:
+                result = SecretsResult((file,), (), ())
+            else:
+                checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
+                result = apply_secrets_policy((file,), checking)
+                if mode is not SecretsMode.OFF:
+                    clean.put_many({file.digest: len(result.findings)})
             screened.append(result)
             for kept in result.files:
                 counting.add(kept)
@@ -95,6 +100,7 @@ def prepare(
         remembered = CachedCounter(counter, cache)  # split pieces are remembered too
         batches = make_batches(parts, budget, partial(split_part, counter=remembered), composer.part_overhead)
     cache.flush()
+    clean.flush()
     notes = tuple(n for n in (backend.notice, cache.error) if n)
     return Prepared(
         settings,

@@ -14,6 +14,9 @@ from enum import StrEnum
 from lessongen.data import SkippedPath, SourceFile
 from lessongen.errors import UsageError
 
+# Bump when the rules change: files remembered as clean are scanned again.
+SCANNER_VERSION = 1
+
 
 class SecretsMode(StrEnum):
     """What happens to a file that holds a secret."""

@@ -220,6 +220,12 @@ def _balanced_slices(texts: Sequence[str], parts: int, total: int) -> list[Seque
     return [s for s in slices if len(s)]
 
 
+def count_texts(encoding_name: str, texts: Sequence[str]) -> list[int]:
+    """Counts for a worker process (picklable: it names the encoding instead of carrying it)."""
+    counter = TokenCounter(load_encoding(encoding_name), threads=1)
+    return [counter.count(t) for t in texts]
+
+
 def message_overhead(counter: Counter, role: str, name: str | None = None) -> int:
     """Framing tokens of one chat message, without its content."""
     extra = TOKENS_PER_NAME + counter.count(name) if name else 0

@@ -162,8 +162,40 @@ def test_split_reuses_piece_counts() -> None:
         def count_many(self, texts: list[str]) -> list[int]:
             raise AssertionError("pieces were counted again")
 
-    pieces = split_part(whole, 12_000, CachedCounter(Refuse(), cache))  # type: ignore[arg-type]
+    pieces = split_part(whole, 30_000, CachedCounter(Refuse(), cache))  # type: ignore[arg-type]
     assert "".join(p.text for p in pieces) == text
-    assert all(p.tokens <= 12_000 for p in pieces)
+    assert len(pieces) > 1 and all(p.tokens <= 30_000 for p in pieces)
     assert sum(p.tokens for p in pieces) == whole.tokens
     assert pieces[-1].end_line == text.count("\n")
+
+
+def test_background_counting_matches_direct_counts_in_processes_and_threads() -> None:
+    import json as json_module
+    import threading
+
+    from lessongen.counting import BackgroundCounter
+    from lessongen.data import SourceFile
+    from lessongen.tokencache import TokenCache
+
+    counter = TokenCounter.for_model("gpt-4o-mini")
+    stdlib = Path(json_module.__file__).parents[1]
+    files = [
+        SourceFile(p.name, p.read_text(), f"{i:032x}", p.stat().st_size)
+        for i, p in enumerate(sorted(stdlib.glob("*.py"))[:60])
+    ]
+    expected = [counter.count(f.text) for f in files]
+    for with_thread in (False, True):
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait) if with_thread else None
+        if other:
+            other.start()  # another thread makes forking unsafe: counting falls back to threads
+        try:
+            with BackgroundCounter(counter, TokenCache(None, counter.encoding_name), chunk_chars=50_000) as bg:
+                for f in files:
+                    bg.add(f)
+                parts = bg.parts(files)
+        finally:
+            stop.set()
+            if other:
+                other.join()
+        assert [p.tokens for p in parts] == expected
