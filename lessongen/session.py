@@ -82,8 +82,15 @@ def deviations(plan: Plan, entries: tuple[LedgerEntry, ...], ratio_note: str) ->
     repairs = sum(1 for e in entries if e.kind == "repair")
     if repairs:
         found.append(f"{repairs} repair turn(s) for unusable replies")
-    if made != planned[: len(made)] or (len(made) == len(planned) and made != planned):
-        found.append(f"calls differ from the plan: planned {', '.join(planned)}; made {', '.join(made)}")
+    differ = next((i for i, (p, m) in enumerate(zip(planned, made, strict=False)) if p != m), None)
+    if differ is None and len(made) > len(planned):
+        differ = len(planned)
+    if differ is not None:
+        expected = planned[differ] if differ < len(planned) else "no call"
+        found.append(
+            f"calls differ from the plan from call {differ + 1} on: planned {expected}, made {made[differ]} "
+            f"({len(made)} made, {len(planned)} planned; the replies' sizes moved the summary points)"
+        )
     if ratio_note:
         found.append(ratio_note)
     return tuple(found)

@@ -190,7 +190,9 @@ def test_background_counting_matches_direct_counts_in_processes_and_threads() ->
         if other:
             other.start()  # another thread makes forking unsafe: counting falls back to threads
         try:
-            with BackgroundCounter(counter, TokenCache(None, counter.encoding_name), chunk_chars=50_000) as bg:
+            with BackgroundCounter(
+                counter, TokenCache(None, counter.encoding_name), chunk_chars=50_000
+            ) as bg:
                 for f in files:
                     bg.add(f)
                 parts = bg.parts(files)

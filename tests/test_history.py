@@ -148,3 +148,21 @@ def test_make_policy_small_window_reserves_a_quarter() -> None:
     pol = make_policy(small, 1, 0.85, 0.95, 4096, 1500, 1200, 1500, 24_000)
     assert pol.max_reply_tokens == 512
     assert pol.input_limit == 1536
+
+
+def test_deviations_name_the_first_differing_call() -> None:
+    from lessongen.ledger import LedgerEntry
+    from lessongen.session import deviations
+
+    def entry(index: int, kind: str, label: str) -> LedgerEntry:
+        return LedgerEntry(index, kind, label, 10, 10, 1, 0, 0.0, 0.0, "stop", 1, 0.0, "text", True)
+
+    class FakePlan:
+        calls = [type("C", (), {"label": label})() for label in ("batch 1", "batch 2", "batch 3", "intro")]
+
+    same = (entry(1, "batch", "batch 1"), entry(2, "batch", "batch 2"))
+    assert deviations(FakePlan(), same, "") == ()  # type: ignore[arg-type]
+    moved = (entry(1, "batch", "batch 1"), entry(2, "summary", "summary 1-1"), entry(3, "repair", "repair x"))
+    found = deviations(FakePlan(), moved, "")  # type: ignore[arg-type]
+    assert found[0] == "1 repair turn(s) for unusable replies"
+    assert found[1].startswith("calls differ from the plan from call 2 on: planned batch 2, made summary 1-1")
