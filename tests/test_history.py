@@ -158,7 +158,9 @@ def test_deviations_name_the_first_differing_call() -> None:
         return LedgerEntry(index, kind, label, 10, 10, 1, 0, 0.0, 0.0, "stop", 1, 0.0, "text", True)
 
     class FakePlan:
-        calls = [type("C", (), {"label": label})() for label in ("batch 1", "batch 2", "batch 3", "intro")]
+        calls = tuple(
+            type("C", (), {"label": label})() for label in ("batch 1", "batch 2", "batch 3", "intro")
+        )
 
     same = (entry(1, "batch", "batch 1"), entry(2, "batch", "batch 2"))
     assert deviations(FakePlan(), same, "") == ()  # type: ignore[arg-type]
