@@ -245,10 +245,15 @@ def models(
     base_url: BaseUrl = None,
     refresh: Refresh = False,
     config: Config = None,
+    cache_dir: CacheDir = None,
     repo: Annotated[Path, typer.Option("--repo", help="Where to look for lessongen.toml.")] = Path("."),
 ) -> None:
     """List the models a server offers with the context window found and where it came from."""
-    flags: dict[str, Any] = {"base_url": base_url, "refresh": True if refresh else None}
+    flags: dict[str, Any] = {
+        "base_url": base_url,
+        "refresh": True if refresh else None,
+        "cache_dir": cache_dir,
+    }
 
     def go() -> None:
         settings = _settings(repo, config, flags)

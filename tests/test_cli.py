@@ -132,3 +132,35 @@ def test_terminal_report_golden(sample_repo: Path, tmp_path: Path) -> None:
 def test_version() -> None:
     code, out, _ = invoke("--version")
     assert code == 0 and out.startswith("lessongen ")
+
+
+def test_models_command_lists_server_windows_and_plan_uses_them(tmp_path: Path) -> None:
+    from fake_local_servers import vllm_server
+
+    with vllm_server({"qwen-coder": 32768}) as server:
+        code, out, err = invoke("models", "--base-url", server.base_url, "--cache-dir", str(tmp_path))
+        assert code == 0, err
+        assert "qwen-coder" in out and "32,768" in out and "max_model_len" in out
+        repo = tmp_path / "repo"
+        repo.mkdir()
+        (repo / "a.py").write_text("x = 1\n")
+        code, out, err = invoke(
+            "plan", str(repo), "--json", "--base-url", server.base_url, "--model", "qwen-coder"
+        )
+        assert code == 0, err
+        report = json.loads(out)
+        assert report["context_window"] == 32768
+        assert "window from vLLM" in report["prices_usd_per_million"]["source"]
+
+
+def test_models_command_without_server_lists_the_catalog() -> None:
+    code, out, _ = invoke("models")
+    assert code == 0 and "gpt-4o-mini" in out and "128,000" in out
+
+
+def test_models_command_unreachable_server_is_one_line(tmp_path: Path) -> None:
+    from fake_local_servers import closed_port_url
+
+    code, _, err = invoke("models", "--base-url", closed_port_url(), "--cache-dir", str(tmp_path))
+    assert code == 5
+    assert err.startswith("error: cannot reach") and err.count("\n") == 1
