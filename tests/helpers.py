@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lessongen.data import FilePart
 from lessongen.prompts import PromptSet, load_prompts
+from lessongen.walk import GitView
 
 
 class WordCounter:
@@ -44,3 +45,37 @@ def part(path: str, words: int, digest: str | None = None) -> FilePart:
     return FilePart(
         path=path, text=text, tokens=words, digest=digest or f"{abs(hash(path)):016x}", end_line=1
     )
+
+
+def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Create each file (text or raw bytes) under `root`, with its folders."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def no_git(root: Path) -> GitView | None:
+    """A git probe for a machine without git: only the plain-checkout fallback applies."""
+    return None
+
+
+def make_repo(root: Path, modules: int = 6, lines: int = 60) -> Path:
+    """A small real repository: a README, a package of modules and a test."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "README.md").write_text("# shapes\n\nGeometry helpers used to test lessongen.\n")
+    for i in range(modules):
+        body = "".join(
+            f"def area_{i}_{j}(w: float, h: float) -> float:\n    return w * h * {j}\n\n"
+            for j in range(lines // 3)
+        )
+        (root / "pkg" / f"mod{i}.py").write_text(f'"""Module {i}."""\n\n' + body)
+    (root / "tests" / "test_mod0.py").write_text(
+        "from pkg.mod0 import area_0_1\n\n\ndef test_area():\n    assert area_0_1(2, 3) == 6\n"
+    )
+    return root

