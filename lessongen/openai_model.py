@@ -191,31 +191,26 @@ def _read_formats(path: Path | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+# SDK errors, most specific first, with what the user sees and what to do next.
+_ERRORS: tuple[tuple[type[openai.OpenAIError], str, str], ...] = (
+    (openai.AuthenticationError, "the server rejected the API key (401)", "check OPENAI_API_KEY, then rerun with --resume"),
+    (openai.NotFoundError, "the server does not know this model or endpoint (404)", "check --model and --base-url"),
+    (openai.APITimeoutError, "the server did not answer in time, even after retries", "rerun with --resume, or raise timeout"),
+    (openai.APIConnectionError, "cannot reach the model server", "check --base-url and the network, then rerun with --resume"),
+    (openai.RateLimitError, "rate limited (429) even after retries", "wait, then rerun with --resume"),
+)  # fmt: skip
+
+
 def _translate(exc: openai.OpenAIError) -> Exception:
     """A one-line lessongen error for an SDK error; never includes the API key."""
-    if isinstance(exc, openai.BadRequestError) and (exc.code == "context_length_exceeded"):
+    if isinstance(exc, openai.BadRequestError) and exc.code == "context_length_exceeded":
         return DoesNotFitError(
             "the server refused the prompt as longer than the model's context window",
             "set --context-window to the server's real window (or pass --refresh), then rerun with --resume",
         )
-    if isinstance(exc, openai.AuthenticationError):
-        return ModelError(
-            "the server rejected the API key (401)", "check OPENAI_API_KEY, then rerun with --resume"
-        )
-    if isinstance(exc, openai.NotFoundError):
-        return ModelError(
-            "the server does not know this model or endpoint (404)", "check --model and --base-url"
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return ModelError(
-            "the server did not answer in time, even after retries", "rerun with --resume, or raise timeout"
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        return ModelError(
-            "cannot reach the model server", "check --base-url and the network, then rerun with --resume"
-        )
-    if isinstance(exc, openai.RateLimitError):
-        return ModelError("rate limited (429) even after retries", "wait, then rerun with --resume")
+    for kind, message, hint in _ERRORS:
+        if isinstance(exc, kind):
+            return ModelError(message, hint)
     if isinstance(exc, openai.APIStatusError):
         return ModelError(
             f"the server answered {exc.status_code}: {_short(exc.message)}",
