@@ -129,9 +129,9 @@ def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
 
 def _plan(settings: Settings, as_json: bool, list_skipped: bool) -> None:
     prepared = prepare(settings)
+    notes = make_console(stderr=True)
     for note in prepared.notes:
-        error_console = make_console(stderr=True)
-        error_console.print(f"note: {note}", soft_wrap=True)
+        notes.print(f"note: {note}", soft_wrap=True)
     _show_plan(build_plan(prepared), as_json, list_skipped)
 
 
@@ -161,9 +161,7 @@ def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool) -> 
         outcome = execute(prepared, plan, model, observer, resume=resume, force=force, server=backend.where)
     finally:
         observer.close()
-        model_close = getattr(model, "close", None)
-        if model_close:
-            model_close()
+        model.close()
     render_run(make_console(), outcome)
     if outcome.stopped is not None:
         raise outcome.stopped

@@ -36,6 +36,10 @@ class ChatModel(Protocol):
         """Answer the chat; with a schema, ask for JSON that follows it where the server supports that."""
         ...
 
+    def close(self) -> None:
+        """Release connections or memory."""
+        ...
+
 
 @dataclass
 class ScriptedModel:
@@ -51,3 +55,6 @@ class ScriptedModel:
         self.sent.append([dict(m) for m in messages])
         text = self.replies.pop(0)
         return Completion(text=text, finish_reason="stop", usage=None)
+
+    def close(self) -> None:
+        """Nothing to release."""
