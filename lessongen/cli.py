@@ -78,7 +78,9 @@ Config = Annotated[
     Path | None, typer.Option("--config", help="Config file (default: lessongen.toml or pyproject).")
 ]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Folder for lessongen's caches.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print the plan (or a live run's report) as JSON on stdout.")
+]
 Resume = Annotated[
     bool, typer.Option("--resume", help="Continue a stopped run without paying for any call twice.")
 ]
@@ -146,11 +148,11 @@ def _guard(action: Any, *args: Any) -> None:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
-def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool) -> None:
+def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool, as_json: bool) -> None:
     prepared = prepare(settings)
     plan = build_plan(prepared)
     if plan.verdict is not Verdict.FITS:
-        _show_plan(plan, as_json=False, list_skipped=list_skipped)
+        _show_plan(plan, as_json=as_json, list_skipped=list_skipped)
     backend = prepared.backend
     model = backend.open_model()
     progress = make_console(stderr=True)
@@ -162,7 +164,10 @@ def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool) -> 
     finally:
         observer.close()
         model.close()
-    render_run(make_console(), outcome)
+    if as_json:
+        typer.echo(json.dumps(outcome.report, indent=2))
+    else:
+        render_run(make_console(), outcome)
     if outcome.stopped is not None:
         raise outcome.stopped
 
@@ -219,7 +224,7 @@ def run(
         if dry_run:
             _plan(settings, as_json, list_skipped)
             return
-        _live(settings, resume, force, list_skipped)
+        _live(settings, resume, force, list_skipped, as_json)
 
     _guard(go)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from lessongen.backend import Backend, choose_backend
 from lessongen.batching import make_batches
@@ -170,6 +171,7 @@ class RunOutcome:
     deviations: tuple[str, ...]
     notes: tuple[str, ...]
     stopped: LessongenError | None
+    report: dict[str, Any]  # what run.json holds
 
 
 def execute(
@@ -217,4 +219,4 @@ def execute(
     )
     sources = {f.path: f.text for f in prepared.scan.files}
     outputs = write_outputs(output_dir(prepared.settings), script, sources, report)
-    return RunOutcome(plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped)
+    return RunOutcome(plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped, report)

@@ -364,3 +364,12 @@ def test_hostile_file_and_hostile_replies_change_nothing(tmp_path: Path) -> None
     problems = {i["problem"] for i in script["anchor_issues"]}
     assert "path leaves the repository" in problems
     assert "secret outside the repository" not in (out / "script.md").read_text()
+
+
+def test_run_json_prints_the_ledger_on_stdout(fake_openai: FakeServer, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", modules=2)
+    code, stdout, stderr = run_cli(fake_openai, repo, tmp_path / "lesson", "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report == json.loads((tmp_path / "lesson" / "run.json").read_text())
+    assert report["complete"] is True and report["totals"]["calls"] == len(fake_openai.chat_requests)
