@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import multiprocessing
+import os
 import re
+import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -78,17 +83,18 @@ _SAFE_CUT = re.compile(r"\n(?=[^\s/])")
 
 
 class BackgroundCounter:
-    """Counts files in worker threads while the walk is still reading the next ones.
+    """Counts files on the other cores while the walk is still reading the next ones.
 
     Used as a context manager around the walk: `add` takes each file as it is read; `parts` waits for
-    the counts and returns the files as counted parts. Counts already in the cache are not redone.
+    the counts and returns the files as counted parts. Counts already in the cache are not redone. No
+    worker starts until there is a full chunk to count, so a small repository is counted inline.
     """
 
     def __init__(self, counter: Counter, cache: TokenCache, chunk_chars: int = 262_144) -> None:
         self.counter = counter
         self.cache = cache
         self._chunk_chars = chunk_chars
-        self._pool = _pool(counter)
+        self._pool: Executor | None = None
         self._pending: list[tuple[SourceFile, list[str]]] = []
         self._pending_chars = 0
         self._jobs: list[tuple[list[tuple[SourceFile, list[str]]], Future[list[int]]]] = []
@@ -99,7 +105,8 @@ class BackgroundCounter:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def add(self, file: SourceFile) -> None:
         """Queue a file for counting unless its count is remembered."""
@@ -112,10 +119,9 @@ class BackgroundCounter:
             self._submit()
 
     def _submit(self) -> None:
-        if not self._pending:
-            return
         batch, self._pending, self._pending_chars = self._pending, [], 0
         texts = [p for _, pieces in batch for p in pieces]
+        self._pool = self._pool or _pool(self.counter)
         if isinstance(self._pool, ProcessPoolExecutor):
             job = self._pool.submit(count_texts, self.counter.encoding_name, texts)
         else:
@@ -124,7 +130,8 @@ class BackgroundCounter:
 
     def parts(self, files: Sequence[SourceFile]) -> tuple[FilePart, ...]:
         """Every file as a whole-file part with its token count (waits for the workers)."""
-        self._submit()
+        if self._pending and self._pool is not None:
+            self._submit()
         for batch, job in self._jobs:
             counts = iter(job.result())
             for file, pieces in batch:
@@ -133,6 +140,7 @@ class BackgroundCounter:
                     self.cache.put_many({text_digest(p): n for p, n in zip(pieces, numbers, strict=True)})
                 self.cache.put_many({file.digest: sum(numbers)})
         self._jobs.clear()
+        self._pending, self._pending_chars = [], 0  # a small remainder is counted inline below
         return count_files(files, self.counter, self.cache)
 
 
@@ -142,8 +150,26 @@ def _pool(counter: Counter) -> Executor:
     workers = max(1, _threads(counter))
     forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     if isinstance(counter, TokenCounter) and workers > 1 and forkable:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
+        )
     return ThreadPoolExecutor(workers)
+
+
+def _worker_start(parent: int) -> None:
+    """A counting worker leaves Ctrl-C to its parent and never outlives it, even after a kill -9."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _threads(counter: Counter) -> int:
