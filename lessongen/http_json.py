@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from lessongen.config import Secret
+from lessongen.settings_fields import Secret
 
 _MAX_ANSWER_BYTES = 64 * 1024 * 1024
 

@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lessongen.config import Secret
 from lessongen.errors import ModelError
 from lessongen.http_json import JsonClient, Unreachable
+from lessongen.settings_fields import Secret
 from lessongen.tokens import Counter
 
 # Code, accents, CJK and digits: different tokenizers split this differently, so its token ids

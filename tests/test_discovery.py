@@ -19,7 +19,6 @@ from fake_local_servers import (
     vllm_server,
 )
 
-from lessongen.config import Secret
 from lessongen.discovery import (
     OLLAMA_DEFAULT_WINDOW,
     OLLAMA_OLD_DEFAULT_WINDOW,
@@ -33,6 +32,7 @@ from lessongen.discovery import (
 )
 from lessongen.errors import ModelError, UsageError
 from lessongen.http_json import server_root
+from lessongen.settings_fields import Secret
 
 
 @pytest.mark.parametrize(
