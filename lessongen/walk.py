@@ -11,15 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lessongen.data import RepoScan, SkippedPath, SourceFile
-from lessongen.ignore import (
-    RuleLayer,
-    Selection,
-    content_reason,
-    decide,
-    default_dir_reason,
-    default_file_reason,
-    layer_from_lines,
-)
+from lessongen.exclusions import content_reason, default_dir_reason, default_file_reason
+from lessongen.ignore import RuleLayer, Selection, decide, layer_from_lines
 
 _SNIFF = 8192
 _PIECE = 1 << 20

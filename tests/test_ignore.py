@@ -9,13 +9,8 @@ import pytest
 from helpers import no_git, write
 
 from lessongen.data import RepoScan
-from lessongen.ignore import (
-    content_reason,
-    decide,
-    default_dir_reason,
-    default_file_reason,
-    layer_from_lines,
-)
+from lessongen.exclusions import content_reason, default_dir_reason, default_file_reason
+from lessongen.ignore import decide, layer_from_lines
 from lessongen.walk import scan_repository
 
 
