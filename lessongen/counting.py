@@ -112,8 +112,7 @@ class BackgroundCounter:
         """Queue a file for counting unless its count is remembered."""
         if self.cache.get(file.digest) is not None:
             return
-        pieces = safe_pieces(file.text) if line_additive(self.counter) else [file.text]
-        self._pending.append((file, pieces))
+        self._pending.append((file, _counting_pieces(file, self.counter)))
         self._pending_chars += len(file.text)
         if self._pending_chars >= self._chunk_chars:
             self._submit()
@@ -133,12 +132,7 @@ class BackgroundCounter:
         if self._pending and self._pool is not None:
             self._submit()
         for batch, job in self._jobs:
-            counts = iter(job.result())
-            for file, pieces in batch:
-                numbers = [next(counts) for _ in pieces]
-                if len(pieces) > 1:
-                    self.cache.put_many({text_digest(p): n for p, n in zip(pieces, numbers, strict=True)})
-                self.cache.put_many({file.digest: sum(numbers)})
+            _remember(self.cache, batch, job.result())
         self._jobs.clear()
         self._pending, self._pending_chars = [], 0  # a small remainder is counted inline below
         return count_files(files, self.counter, self.cache)
@@ -176,25 +170,32 @@ def _threads(counter: Counter) -> int:
     return int(getattr(counter, "threads", 1))
 
 
+def _counting_pieces(file: SourceFile, counter: Counter) -> list[str]:
+    """What to count for a file: its safe pieces with a line-additive counter, else the whole text."""
+    return safe_pieces(file.text) if line_additive(counter) else [file.text]
+
+
+def _remember(
+    cache: TokenCache, batch: Sequence[tuple[SourceFile, list[str]]], counts: Sequence[int]
+) -> None:
+    """Store each file's count (the sum of its pieces) and, for split files, each piece's count."""
+    numbers = iter(counts)
+    for file, pieces in batch:
+        counted = [next(numbers) for _ in pieces]
+        if len(pieces) > 1:
+            cache.put_many({text_digest(p): n for p, n in zip(pieces, counted, strict=True)})
+        cache.put_many({file.digest: sum(counted)})
+
+
 def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache) -> tuple[FilePart, ...]:
     """One whole-file part per file with its token count, counting only content the cache lacks.
 
     With a line-additive counter, large files are counted as safe pieces: the work spreads evenly
     over the cores, and each piece's count is remembered so splitting the file later costs nothing.
     """
-    missing = [f for f in files if cache.get(f.digest) is None]
-    if missing and line_additive(counter):
-        split = [safe_pieces(f.text) for f in missing]
-        flat = [p for pieces in split for p in pieces]
-        counts = iter(counter.count_many(flat))
-        for file, pieces in zip(missing, split, strict=True):
-            numbers = [next(counts) for _ in pieces]
-            if len(pieces) > 1:
-                cache.put_many({text_digest(p): n for p, n in zip(pieces, numbers, strict=True)})
-            cache.put_many({file.digest: sum(numbers)})
-    elif missing:
-        counts_list = counter.count_many([f.text for f in missing])
-        cache.put_many({f.digest: n for f, n in zip(missing, counts_list, strict=True)})
+    missing = [(f, _counting_pieces(f, counter)) for f in files if cache.get(f.digest) is None]
+    if missing:
+        _remember(cache, missing, counter.count_many([p for _, pieces in missing for p in pieces]))
     return tuple(
         FilePart(
             path=f.path,

@@ -204,10 +204,15 @@ def next_call(
 
 def preflight(call: PendingCall, policy: Policy, ratio: float = 1.0) -> None:
     """Refuse a call whose prompt (scaled by the measured estimate/actual ratio) passes refuse_at."""
-    expected = int(call.prompt_tokens * max(ratio, 1.0))
+    check_prompt(call.label, call.prompt_tokens, policy, ratio)
+
+
+def check_prompt(label: str, prompt_tokens: int, policy: Policy, ratio: float = 1.0) -> None:
+    """The pre-flight check for any prompt, planned or not (a repair turn)."""
+    expected = int(prompt_tokens * max(ratio, 1.0))
     if expected > policy.refuse_at:
         raise DoesNotFitError(
-            f"{call.label} would send {expected:,} prompt tokens, above the pre-flight limit of "
+            f"{label} would send {expected:,} prompt tokens, above the pre-flight limit of "
             f"{policy.refuse_at:,} ({policy.input_limit:,} usable)",
             "lower max_batch_tokens or keep_recent, or use a model with a larger window",
         )

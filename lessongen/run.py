@@ -14,6 +14,7 @@ from lessongen.history import (
     ChatState,
     PendingCall,
     apply_reply,
+    check_prompt,
     next_call,
     preflight,
     prompt_tokens,
@@ -102,7 +103,7 @@ class Runner:
         messages = (*call.messages, self.p.composer.reply(first.text), repair)
         estimate = prompt_tokens(messages)
         try:
-            preflight_messages(messages, estimate, self.p, estimate_ratio(self.chat.entries), call.label)
+            check_prompt(f"repair {call.label}", estimate, self.p.policy, estimate_ratio(self.chat.entries))
             second = self._ask("repair", f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)
         except DoesNotFitError:
             self._note(
@@ -206,14 +207,3 @@ class Runner:
                     f"--max-cost ${settings.max_cost:.4f}",
                     "raise --max-cost and rerun with --resume to continue",
                 )
-
-
-def preflight_messages(
-    messages: Sequence[Message], estimate: int, prepared: Prepared, ratio: float, label: str
-) -> None:
-    """The pre-flight check for a call the policy did not plan (a repair turn)."""
-    call = PendingCall(CallKind.BATCH, tuple(messages), messages[-1], estimate, 0, 0)
-    try:
-        preflight(call, prepared.policy, ratio)
-    except DoesNotFitError:
-        raise DoesNotFitError(f"repair of {label} does not fit", "") from None
