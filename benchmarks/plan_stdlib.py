@@ -13,7 +13,7 @@ burden another:
   token cache folder;
 - plan, warm cache: the same plan again over the unchanged tree, reusing that cache folder.
 
-Both sides use the same encoding object, lessongen.tokens.load_encoding("o200k_base"); building it is
+Both sides use the same encoding object, lessongen.tokens.counter.load_encoding("o200k_base"); building it is
 the same fixed cost for both and is timed apart, outside the measured phases. Peak memory is the
 growth of the process's peak resident set (getrusage maxrss) over the phase, so memory tiktoken's Rust
 core, SQLite and thread stacks allocate counts too (tracemalloc sees only Python's allocator and would
@@ -121,7 +121,7 @@ def reference_phase(root: Path, encoding: Any) -> Measured:
 
 def plan_phase(root: Path, cache_dir: Path, phase: str) -> Measured:
     """lessongen's own dry run: prepare (walk, count, batch) and build_plan (simulate)."""
-    from lessongen.config import resolve_settings
+    from lessongen.config.settings import resolve_settings
     from lessongen.pipeline import build_plan, prepare
 
     settings = resolve_settings(
@@ -161,7 +161,7 @@ def plan_phase(root: Path, cache_dir: Path, phase: str) -> Measured:
 
 def run_child(phase: str, root: Path, cache_dir: Path | None) -> None:
     """Entry point of a child: build the encoding, run one phase, print it as one JSON line."""
-    from lessongen.tokens import load_encoding
+    from lessongen.tokens.counter import load_encoding
 
     begun = time.perf_counter()
     encoding = load_encoding(ENCODING)  # cached: prepare() gets this very object back

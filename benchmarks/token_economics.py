@@ -44,14 +44,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
 
-from lessongen.catalog import ModelInfo, load_catalog
-from lessongen.compose import Message
-from lessongen.config import resolve_settings
-from lessongen.history import billable_cached, cached_prefix, prompt_tokens
-from lessongen.ledger import LedgerEntry
+from lessongen.config.settings import resolve_settings
+from lessongen.conversation.compose import Message
+from lessongen.conversation.dry_run import Plan, call_cost
+from lessongen.conversation.history import billable_cached, cached_prefix, prompt_tokens
+from lessongen.conversation.ledger import LedgerEntry
+from lessongen.conversation.prepared import Prepared
+from lessongen.models.catalog import ModelInfo, load_catalog
 from lessongen.pipeline import RunOutcome, build_plan, execute, prepare
-from lessongen.plan import Plan, call_cost
-from lessongen.prepared import Prepared
 
 PACKAGES = ("json", "email", "http", "logging", "importlib")
 MODEL = "gpt-4o-mini"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from itertools import groupby
 
-from lessongen.data import Batch, FilePart
+from lessongen.shared.data import Batch, FilePart
 
 # Rank of each kind of file in the lesson, lowest first (documented in the README).
 DOCS, PROJECT, SOURCE, EXAMPLES, TESTS = range(5)

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from lessongen import __version__
-from lessongen.backend import available_models
-from lessongen.config import Settings, resolve_settings
+from lessongen.config.settings import Settings, resolve_settings
+from lessongen.conversation.dry_run import Plan, Verdict
+from lessongen.conversation.plan_report import plan_report
 from lessongen.errors import ExitCode, LessongenError
+from lessongen.models.backend import available_models
 from lessongen.pipeline import build_plan, execute, prepare
-from lessongen.plan import Plan, Verdict
-from lessongen.report import plan_report
 from lessongen.ui import error, make_console, make_observer, render_models, render_plan, render_run
 
 app = typer.Typer(

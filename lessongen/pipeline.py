@@ -8,28 +8,28 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lessongen.backend import Backend, choose_backend
 from lessongen.batching import make_batches
-from lessongen.catalog import ModelInfo
-from lessongen.compose import Composer
-from lessongen.config import Settings
-from lessongen.counting import BackgroundCounter, CachedCounter, split_part
-from lessongen.data import Batch, RepoScan, SourceFile
+from lessongen.config.settings import Settings
+from lessongen.conversation.compose import Composer
+from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
+from lessongen.conversation.history import Policy, check_budget, make_policy
+from lessongen.conversation.ledger import LedgerEntry
+from lessongen.conversation.live_run import Runner, RunObserver
+from lessongen.conversation.prepared import Prepared
+from lessongen.conversation.prompts import load_prompts
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
-from lessongen.history import Policy, check_budget, make_policy
-from lessongen.ledger import LedgerEntry
-from lessongen.llm import ChatModel
-from lessongen.outputs import run_report, write_outputs
-from lessongen.plan import Plan, Simulation, Verdict, judge, simulate
-from lessongen.prepared import Prepared
-from lessongen.prompts import load_prompts
-from lessongen.run import Runner, RunObserver
-from lessongen.script import Script
-from lessongen.secrets import SCANNER_VERSION, SecretsMode, SecretsResult, apply_secrets_policy
+from lessongen.models.backend import Backend, choose_backend
+from lessongen.models.catalog import ModelInfo
+from lessongen.models.seam import ChatModel
+from lessongen.repo.secrets import SCANNER_VERSION, SecretsMode, SecretsResult, apply_secrets_policy
+from lessongen.repo.walk import GitView, probe_git, scan_repository
+from lessongen.script.assemble import Script
+from lessongen.script.outputs import run_report, write_outputs
 from lessongen.session import assemble, deviations, open_journal
-from lessongen.storage import output_dir
-from lessongen.tokencache import TokenCache
-from lessongen.walk import GitView, probe_git, scan_repository
+from lessongen.shared.data import Batch, RepoScan, SourceFile
+from lessongen.shared.storage import output_dir
+from lessongen.tokens.cache import TokenCache
+from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
 
 
 def policy_for(settings: Settings, model: ModelInfo) -> Policy:

@@ -6,17 +6,17 @@ import hashlib
 import json
 from typing import Any
 
-from lessongen.anchors import check_chapters, uncovered_files
+from lessongen.conversation.dry_run import Plan
+from lessongen.conversation.history import CallKind
+from lessongen.conversation.journal import Journal, explain_changes
+from lessongen.conversation.ledger import LedgerEntry
+from lessongen.conversation.live_run import Conversation
+from lessongen.conversation.prepared import Prepared
 from lessongen.errors import OutputError, UsageError
-from lessongen.history import CallKind
-from lessongen.journal import Journal, explain_changes
-from lessongen.ledger import LedgerEntry
-from lessongen.outputs import existing_outputs, remove_outputs
-from lessongen.plan import Plan
-from lessongen.prepared import Prepared
-from lessongen.run import Conversation
-from lessongen.script import SCHEMA_VERSION, Script
-from lessongen.storage import output_dir
+from lessongen.script.anchors import check_chapters, uncovered_files
+from lessongen.script.assemble import SCHEMA_VERSION, Script
+from lessongen.script.outputs import existing_outputs, remove_outputs
+from lessongen.shared.storage import output_dir
 
 
 def manifest(prepared: Prepared) -> dict[str, Any]:

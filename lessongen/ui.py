@@ -11,10 +11,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from lessongen.discovery import ModelListing
-from lessongen.ledger import LedgerEntry, ledger_totals
+from lessongen.conversation.dry_run import Plan, Verdict
+from lessongen.conversation.ledger import LedgerEntry, ledger_totals
+from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
-from lessongen.plan import Plan, Verdict
 
 
 def make_console(stderr: bool = False, file: TextIO | None = None, width: int | None = None) -> Console:

@@ -23,7 +23,7 @@ from socketserver import TCPServer
 from types import TracebackType
 from typing import Any
 
-from lessongen.tokens import (
+from lessongen.tokens.counter import (
     REPLY_PRIMING,
     TOKENS_PER_NAME,
     TokenCounter,
@@ -134,7 +134,7 @@ class RecordedRequest:
 @dataclass(frozen=True)
 class _Tokenizer:
     counter: TokenCounter
-    encoding: Any  # a tiktoken.Encoding, reached only through lessongen.tokens
+    encoding: Any  # a tiktoken.Encoding, reached only through lessongen.tokens.counter
 
     def encode(self, text: str) -> list[int]:
         return list(self.encoding.encode_ordinary(text))
@@ -154,7 +154,7 @@ def _tokenizer(model: str) -> _Tokenizer:
 
 
 def prompt_token_ids(encode: Callable[[str], list[int]], messages: Iterable[dict[str, Any]]) -> list[int]:
-    """A chat rendered as one token list whose length equals lessongen.tokens.count_chat.
+    """A chat rendered as one token list whose length equals lessongen.tokens.counter.count_chat.
 
     Each message is start, role, (name marker, name), separator, content, end; the reply priming
     at the end is never shared with a later message, so a chat extended by more messages shares

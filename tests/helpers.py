@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from lessongen.data import FilePart
-from lessongen.prompts import PromptSet, load_prompts
-from lessongen.walk import GitView
+from lessongen.conversation.prompts import PromptSet, load_prompts
+from lessongen.repo.walk import GitView
+from lessongen.shared.data import FilePart
 
 
 class WordCounter:

@@ -14,9 +14,9 @@ from lessongen.batching import (
     teaching_order,
     teaching_rank,
 )
-from lessongen.counting import split_part
-from lessongen.data import FilePart
-from lessongen.tokens import TokenCounter
+from lessongen.shared.data import FilePart
+from lessongen.tokens.counter import TokenCounter
+from lessongen.tokens.counting import split_part
 
 
 def no_split(p: FilePart, budget: int) -> tuple[FilePart, ...]:
@@ -118,7 +118,7 @@ def test_single_huge_line_is_cut_not_dropped() -> None:
 def test_safe_pieces_are_exactly_additive_on_real_code() -> None:
     import json as json_module
 
-    from lessongen.counting import safe_pieces
+    from lessongen.tokens.counting import safe_pieces
 
     stdlib = Path(json_module.__file__).parents[1]
     for model in ("gpt-4o-mini", "gpt-4"):
@@ -141,9 +141,9 @@ def test_safe_pieces_are_exactly_additive_on_real_code() -> None:
 
 
 def test_split_reuses_piece_counts() -> None:
-    from lessongen.counting import CachedCounter, count_files
-    from lessongen.data import SourceFile
-    from lessongen.tokencache import TokenCache
+    from lessongen.shared.data import SourceFile
+    from lessongen.tokens.cache import TokenCache
+    from lessongen.tokens.counting import CachedCounter, count_files
 
     counter = TokenCounter.for_model("gpt-4o-mini")
     text = "".join(f"def function_{i}(value):\n    return value * {i}\n\n" for i in range(3000))
@@ -173,9 +173,9 @@ def test_background_counting_matches_direct_counts_in_processes_and_threads() ->
     import json as json_module
     import threading
 
-    from lessongen.counting import BackgroundCounter
-    from lessongen.data import SourceFile
-    from lessongen.tokencache import TokenCache
+    from lessongen.shared.data import SourceFile
+    from lessongen.tokens.cache import TokenCache
+    from lessongen.tokens.counting import BackgroundCounter
 
     counter = TokenCounter.for_model("gpt-4o-mini")
     stdlib = Path(json_module.__file__).parents[1]

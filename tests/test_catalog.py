@@ -1,7 +1,7 @@
 import pytest
 
-from lessongen.catalog import ModelOverride, load_catalog, resolve_model
 from lessongen.errors import UsageError
+from lessongen.models.catalog import ModelOverride, load_catalog, resolve_model
 
 REQUIRED = [
     "gpt-4o",

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from lessongen.compose import Composer, file_close, file_open
-from lessongen.data import Batch, FilePart
-from lessongen.prompts import load_prompts
-from lessongen.tokens import TokenCounter, count_chat
+from lessongen.conversation.compose import Composer, file_close, file_open
+from lessongen.conversation.prompts import load_prompts
+from lessongen.shared.data import Batch, FilePart
+from lessongen.tokens.counter import TokenCounter, count_chat
 
 STDLIB_SAMPLES = ["json/__init__.py", "textwrap.py", "this.py", "string.py", "abc.py"]
 

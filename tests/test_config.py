@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from lessongen.config import resolve_settings, setting_names
+from lessongen.config.fields import Secret
+from lessongen.config.settings import resolve_settings, setting_names
 from lessongen.errors import UsageError
-from lessongen.settings_fields import Secret
 
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ from fake_local_servers import (
     vllm_server,
 )
 
-from lessongen.discovery import (
+from lessongen.config.fields import Secret
+from lessongen.errors import ModelError, UsageError
+from lessongen.models.discovery import (
     OLLAMA_DEFAULT_WINDOW,
     OLLAMA_OLD_DEFAULT_WINDOW,
     Discovered,
@@ -30,9 +32,7 @@ from lessongen.discovery import (
     discover_window,
     list_models,
 )
-from lessongen.errors import ModelError, UsageError
-from lessongen.http_json import server_root
-from lessongen.settings_fields import Secret
+from lessongen.shared.http_json import server_root
 
 
 @pytest.mark.parametrize(

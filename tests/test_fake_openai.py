@@ -20,7 +20,13 @@ from fake_openai import (
     prompt_token_ids,
 )
 
-from lessongen.tokens import REPLY_PRIMING, TokenCounter, count_chat, encoding_name_for_model, load_encoding
+from lessongen.tokens.counter import (
+    REPLY_PRIMING,
+    TokenCounter,
+    count_chat,
+    encoding_name_for_model,
+    load_encoding,
+)
 
 API_KEY = "sk-" + "test-DO-NOT-RECORD-4f1c"  # built at run time: no key-shaped literal
 MODEL = "gpt-4o-mini"

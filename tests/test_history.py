@@ -4,11 +4,9 @@ from pathlib import Path
 import pytest
 from helpers import WordCounter, part, tiny_prompts
 
-from lessongen.catalog import ModelInfo
-from lessongen.compose import Composer
-from lessongen.data import Batch
-from lessongen.errors import DoesNotFitError
-from lessongen.history import (
+from lessongen.conversation.compose import Composer
+from lessongen.conversation.dry_run import simulate
+from lessongen.conversation.history import (
     CallKind,
     ChatState,
     Policy,
@@ -18,7 +16,9 @@ from lessongen.history import (
     next_call,
     preflight,
 )
-from lessongen.plan import simulate
+from lessongen.errors import DoesNotFitError
+from lessongen.models.catalog import ModelInfo
+from lessongen.shared.data import Batch
 
 FREE = ModelInfo(
     "test",
@@ -151,7 +151,7 @@ def test_make_policy_small_window_reserves_a_quarter() -> None:
 
 
 def test_deviations_name_the_first_differing_call() -> None:
-    from lessongen.ledger import LedgerEntry
+    from lessongen.conversation.ledger import LedgerEntry
     from lessongen.session import deviations
 
     def entry(index: int, kind: str, label: str) -> LedgerEntry:

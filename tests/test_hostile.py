@@ -25,9 +25,9 @@ from helpers import no_git, write
 from typer.testing import CliRunner, Result
 
 from lessongen.cli import app
-from lessongen.data import SkippedPath, SourceFile
-from lessongen.tokens import TokenCounter, load_encoding
-from lessongen.walk import read_source, scan_repository
+from lessongen.repo.walk import read_source, scan_repository
+from lessongen.shared.data import SkippedPath, SourceFile
+from lessongen.tokens.counter import TokenCounter, load_encoding
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -372,7 +372,7 @@ def test_a_million_character_whitespace_run_is_counted(tmp_path: Path) -> None:
 def test_counting_huge_runs_is_bounded_and_ordinary_text_is_exact() -> None:
     counter = TokenCounter.for_model("gpt-4o-mini")
     encoding = load_encoding("o200k_base")
-    ordinary = (PACKAGE_ROOT / "lessongen" / "walk.py").read_text() * 20
+    ordinary = (PACKAGE_ROOT / "lessongen" / "repo" / "walk.py").read_text() * 20
     assert counter.count(ordinary) == len(encoding.encode_ordinary(ordinary))
     runs = {
         "letters": letters(2_000_000).decode(),

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from helpers import no_git, write
 
-from lessongen.data import RepoScan
-from lessongen.exclusions import content_reason, default_dir_reason, default_file_reason
-from lessongen.ignore import decide, layer_from_lines
-from lessongen.walk import scan_repository
+from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
+from lessongen.repo.ignore import decide, layer_from_lines
+from lessongen.repo.walk import scan_repository
+from lessongen.shared.data import RepoScan
 
 
 def scan(root: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> RepoScan:

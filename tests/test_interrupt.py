@@ -26,7 +26,7 @@ import pytest
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
 from helpers import make_repo
 
-from lessongen.journal import request_key
+from lessongen.conversation.journal import request_key
 
 pytestmark = pytest.mark.slow
 

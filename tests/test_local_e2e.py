@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lessongen.cli import app
-from lessongen.local_model import bundled_model_path, local_available
+from lessongen.models.local import bundled_model_path, local_available
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,7 +28,7 @@ pytestmark = [
 ]
 
 WINDOW = 4096
-SCHEMA = json.loads((Path(__file__).parents[1] / "lessongen" / "script.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[1] / "lessongen" / "script" / "script.schema.json").read_text())
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ from lessongen.cli import app
 
 SECRET = "sk-test-" + "q" * 24  # built at run time, never a real key
 FILE_TAG = re.compile(r'<file path="([^"]+)"')
-SCHEMA = json.loads((Path(__file__).parents[1] / "lessongen" / "script.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[1] / "lessongen" / "script" / "script.schema.json").read_text())
 
 
 def run_cli(server: FakeServer, repo: Path, out: Path, *args: str) -> tuple[int, str, str]:

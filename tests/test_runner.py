@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import make_repo
 
-from lessongen.config import resolve_settings
+from lessongen.config.settings import resolve_settings
+from lessongen.conversation.journal import Journal
+from lessongen.conversation.ledger import LedgerEntry
 from lessongen.errors import OverBudgetError
-from lessongen.journal import Journal
-from lessongen.ledger import LedgerEntry
-from lessongen.llm import ScriptedModel
+from lessongen.models.seam import ScriptedModel
 from lessongen.pipeline import build_plan, execute, prepare
 
 

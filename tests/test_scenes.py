@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from lessongen.anchors import check_anchor, check_chapters, uncovered_files
-from lessongen.scenes import Anchor, Chapter, ReplyError, Scene, flagged_chapter, parse_chapter
+from lessongen.script.anchors import check_anchor, check_chapters, uncovered_files
+from lessongen.script.scenes import Anchor, Chapter, ReplyError, Scene, flagged_chapter, parse_chapter
 
 GOOD = {
     "title": "Parsing",

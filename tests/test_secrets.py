@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lessongen.data import SkippedPath, SourceFile
 from lessongen.errors import ExitCode, UsageError
-from lessongen.secrets import (
+from lessongen.repo.secrets import (
     SecretFinding,
     SecretsMode,
     SecretsResult,
@@ -28,6 +27,7 @@ from lessongen.secrets import (
     find_secrets,
     redact,
 )
+from lessongen.shared.data import SkippedPath, SourceFile
 
 BASE62 = string.ascii_letters + string.digits
 BASE64 = BASE62 + "+/"

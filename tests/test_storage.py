@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from lessongen.catalog import ModelInfo
+from lessongen.conversation.ledger import LedgerEntry, estimate_ratio, worst_case_cost
 from lessongen.errors import OutputError
-from lessongen.ledger import LedgerEntry, estimate_ratio, worst_case_cost
-from lessongen.storage import read_json, write_atomic, write_json
-from lessongen.tokencache import TokenCache
+from lessongen.models.catalog import ModelInfo
+from lessongen.shared.storage import read_json, write_atomic, write_json
+from lessongen.tokens.cache import TokenCache
 
 
 def test_token_cache_round_trip_and_namespaces(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ from fake_local_servers import (
 from helpers import WordCounter
 
 from lessongen.errors import ModelError
-from lessongen.tokenize_remote import (
+from lessongen.tokens.counter import Counter
+from lessongen.tokens.remote import (
     ChatOverhead,
     Observation,
     RemoteCounter,
@@ -33,7 +34,6 @@ from lessongen.tokenize_remote import (
     observe,
     probe_tokenizer,
 )
-from lessongen.tokens import Counter
 
 TEXTS = ["def add(a, b):\n    return a + b\n", "# Title\n\nSome words, with punctuation!", "x"]
 

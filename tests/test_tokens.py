@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lessongen.tokens import TokenCounter, count_chat, encoding_name_for_model, load_encoding
+from lessongen.tokens.counter import TokenCounter, count_chat, encoding_name_for_model, load_encoding
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "tiktoken"
 
@@ -97,7 +97,7 @@ def test_shipped_encoding_matches_tiktoken(
 
 
 def test_shipped_files_are_the_published_ones() -> None:
-    import lessongen.tokens as tokens
+    import lessongen.tokens.counter as tokens
 
     for name, digest in tokens._SHIPPED.items():
         data = (Path(tokens.__file__).parent / "tokenizer_files" / f"{name}.tiktoken").read_bytes()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import no_git, write
 
-from lessongen.data import RepoScan, SkippedPath, SourceFile
-from lessongen.walk import probe_git, read_source, scan_repository
+from lessongen.repo.walk import probe_git, read_source, scan_repository
+from lessongen.shared.data import RepoScan, SkippedPath, SourceFile
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 as_root = os.name == "posix" and os.geteuid() == 0

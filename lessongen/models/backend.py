@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from lessongen.catalog import ModelInfo, load_catalog, resolve_model
-from lessongen.config import Settings
-from lessongen.discovery import DiscoveryCache, ModelListing, choose_window, discover_cached, list_models
+from lessongen.config.settings import Settings
 from lessongen.errors import UsageError
-from lessongen.llm import ChatModel
-from lessongen.local_model import LocalModel, bundled_model_path, local_available
-from lessongen.tokenize_remote import probe_tokenizer
-from lessongen.tokens import Counter, TokenCounter
+from lessongen.models.catalog import ModelInfo, load_catalog, resolve_model
+from lessongen.models.discovery import (
+    DiscoveryCache,
+    ModelListing,
+    choose_window,
+    discover_cached,
+    list_models,
+)
+from lessongen.models.local import LocalModel, bundled_model_path, local_available
+from lessongen.models.seam import ChatModel
+from lessongen.tokens.counter import Counter, TokenCounter
+from lessongen.tokens.remote import probe_tokenizer
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def _remote(settings: Settings) -> Backend:
             notes.append(f"counting with the server's own tokenizer ({counter.encoding_name})")
 
     def open_model() -> ChatModel:
-        from lessongen.openai_model import OpenAIChatModel  # on demand: openai is slow to import
+        from lessongen.models.openai_chat import OpenAIChatModel  # on demand: openai is slow to import
 
         formats = settings.cache_dir / "response_formats.json" if settings.cache_dir else None
         return OpenAIChatModel(

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lessongen.catalog import ModelInfo
 from lessongen.errors import DoesNotFitError, UsageError
-from lessongen.llm import Completion, Usage
+from lessongen.models.catalog import ModelInfo
+from lessongen.models.seam import Completion, Usage
 
 DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
 

@@ -23,8 +23,8 @@ TEMPLATES: dict[str, frozenset[str]] = {
 
 def default_prompts_dir() -> Path:
     """Where the shipped templates are: inside the installed package, or the source checkout's prompts/."""
-    packaged = Path(__file__).parent / "prompts"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "prompts"
+    packaged = Path(__file__).parents[1] / "prompts"
+    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "prompts"
 
 
 @dataclass(frozen=True)

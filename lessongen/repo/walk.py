@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lessongen.data import RepoScan, SkippedPath, SourceFile
-from lessongen.exclusions import content_reason, default_dir_reason, default_file_reason
-from lessongen.ignore import RuleLayer, Selection, decide, layer_from_lines
+from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
+from lessongen.repo.ignore import RuleLayer, Selection, decide, layer_from_lines
+from lessongen.shared.data import RepoScan, SkippedPath, SourceFile
 
 _SNIFF = 8192
 _PIECE = 1 << 20

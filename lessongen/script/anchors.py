@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from lessongen.scenes import Anchor, Chapter, Scene
+from lessongen.script.scenes import Anchor, Chapter, Scene
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lessongen.ledger import LedgerEntry, ledger_totals
-from lessongen.plan import Plan
-from lessongen.report import secrets_report
-from lessongen.script import Script, script_json, script_markdown
-from lessongen.storage import write_atomic, write_json
+from lessongen.conversation.dry_run import Plan
+from lessongen.conversation.ledger import LedgerEntry, ledger_totals
+from lessongen.conversation.plan_report import secrets_report
+from lessongen.script.assemble import Script, script_json, script_markdown
+from lessongen.shared.storage import write_atomic, write_json
 
 OWN_FILES = ("script.md", "script.json", "run.json")
 

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lessongen.compose import Message
-from lessongen.errors import DoesNotFitError, OverBudgetError
-from lessongen.history import (
+from lessongen.conversation.compose import Message
+from lessongen.conversation.history import (
     CallKind,
     ChatState,
     PendingCall,
@@ -19,11 +18,12 @@ from lessongen.history import (
     preflight,
     prompt_tokens,
 )
-from lessongen.journal import Journal, request_key
-from lessongen.ledger import LedgerEntry, estimate_ratio, price_call, worst_case_cost
-from lessongen.llm import ChatModel, Completion
-from lessongen.prepared import Prepared
-from lessongen.scenes import CHAPTER_SCHEMA, Chapter, ReplyError, flagged_chapter, parse_chapter
+from lessongen.conversation.journal import Journal, request_key
+from lessongen.conversation.ledger import LedgerEntry, estimate_ratio, price_call, worst_case_cost
+from lessongen.conversation.prepared import Prepared
+from lessongen.errors import DoesNotFitError, OverBudgetError
+from lessongen.models.seam import ChatModel, Completion
+from lessongen.script.scenes import CHAPTER_SCHEMA, Chapter, ReplyError, flagged_chapter, parse_chapter
 
 MAX_REPLY_CHARS = 400_000  # a reply is bounded by max_tokens; this guards against servers that ignore it
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lessongen.backend import Backend
-from lessongen.catalog import ModelInfo
-from lessongen.compose import Composer
-from lessongen.config import Settings
-from lessongen.data import Batch, FilePart, RepoScan
-from lessongen.history import Policy
-from lessongen.secrets import SecretFinding
-from lessongen.tokens import Counter
+from lessongen.config.settings import Settings
+from lessongen.conversation.compose import Composer
+from lessongen.conversation.history import Policy
+from lessongen.models.backend import Backend
+from lessongen.models.catalog import ModelInfo
+from lessongen.repo.secrets import SecretFinding
+from lessongen.shared.data import Batch, FilePart, RepoScan
+from lessongen.tokens.counter import Counter
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 import platformdirs
 
-from lessongen.catalog import ModelOverride
+from lessongen.config.fields import MODEL_KEYS, PARSERS, Secret
 from lessongen.errors import UsageError
-from lessongen.settings_fields import MODEL_KEYS, PARSERS, Secret
+from lessongen.models.catalog import ModelOverride
 
 
 @dataclass(frozen=True)

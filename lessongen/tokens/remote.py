@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from lessongen.config.fields import Secret
 from lessongen.errors import ModelError
-from lessongen.http_json import JsonClient, Unreachable
-from lessongen.settings_fields import Secret
-from lessongen.tokens import Counter
+from lessongen.shared.http_json import JsonClient, Unreachable
+from lessongen.tokens.counter import Counter
 
 # Code, accents, CJK and digits: different tokenizers split this differently, so its token ids
 # fingerprint the tokenizer (the token cache keys counts by encoding_name).
@@ -134,7 +134,7 @@ def calibrate(
 
 
 class RemoteCounter:
-    """Counts text with the server's tokenizer; a lessongen.tokens.Counter."""
+    """Counts text with the server's tokenizer; a lessongen.tokens.counter.Counter."""
 
     def __init__(
         self,

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from lessongen.data import SkippedPath, SourceFile
 from lessongen.errors import UsageError
-from lessongen.secret_rules import spans
+from lessongen.repo.secret_rules import spans
+from lessongen.shared.data import SkippedPath, SourceFile
 
 # Bump when the rules change: files remembered as clean are scanned again.
 SCANNER_VERSION = 1

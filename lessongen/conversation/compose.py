@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lessongen.data import Batch, FilePart
-from lessongen.prompts import PromptSet
-from lessongen.tokens import Counter, message_overhead
+from lessongen.conversation.prompts import PromptSet
+from lessongen.shared.data import Batch, FilePart
+from lessongen.tokens.counter import Counter, message_overhead
 
 SYSTEM, USER, ASSISTANT = "system", "user", "assistant"
 _TAG_SLACK = 4  # a content id can take a few more tokens than the sample's

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lessongen.llm import Completion, Usage
-from lessongen.storage import read_json, write_json
+from lessongen.models.seam import Completion, Usage
+from lessongen.shared.storage import read_json, write_json
 
 STATE_DIR = ".lessongen"
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lessongen.anchors import AnchorIssue
-from lessongen.scenes import Chapter, Scene
+from lessongen.script.anchors import AnchorIssue
+from lessongen.script.scenes import Chapter, Scene
 
 SCHEMA_VERSION = 1
 _LANGUAGES = {

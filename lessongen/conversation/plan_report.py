@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lessongen.plan import Plan
-from lessongen.secrets import SecretFinding
+from lessongen.conversation.dry_run import Plan
+from lessongen.repo.secrets import SecretFinding
 
 
 def secrets_report(mode: str, findings: Sequence[SecretFinding]) -> dict[str, Any]:

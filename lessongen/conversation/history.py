@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from lessongen.catalog import ModelInfo
-from lessongen.compose import Composer, Message
-from lessongen.data import Batch
+from lessongen.conversation.compose import Composer, Message
 from lessongen.errors import DoesNotFitError
-from lessongen.tokens import REPLY_PRIMING
+from lessongen.models.catalog import ModelInfo
+from lessongen.shared.data import Batch
+from lessongen.tokens.counter import REPLY_PRIMING
 
 # Room left after a summary for a few more batches before the next one is needed.
 _CALLS_BETWEEN_SUMMARIES = 3

@@ -10,9 +10,9 @@ from typing import Any
 
 import openai
 
+from lessongen.config.fields import Secret
 from lessongen.errors import DoesNotFitError, ModelError, UsageError
-from lessongen.llm import Completion, Usage
-from lessongen.settings_fields import Secret
+from lessongen.models.seam import Completion, Usage
 
 # Placeholder for local servers that need no key: the SDK insists on one.
 _NO_KEY = "no-key-needed"

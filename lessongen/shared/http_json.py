@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from lessongen.settings_fields import Secret
+from lessongen.config.fields import Secret
 
 _MAX_ANSWER_BYTES = 64 * 1024 * 1024
 

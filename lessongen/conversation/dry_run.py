@@ -7,11 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lessongen.catalog import ModelInfo
-from lessongen.compose import Composer, Message
-from lessongen.data import Batch, FilePart, RepoScan
-from lessongen.errors import DoesNotFitError
-from lessongen.history import (
+from lessongen.conversation.compose import Composer, Message
+from lessongen.conversation.history import (
     CallKind,
     ChatState,
     Policy,
@@ -21,7 +18,10 @@ from lessongen.history import (
     next_call,
     preflight,
 )
-from lessongen.secrets import SecretFinding
+from lessongen.errors import DoesNotFitError
+from lessongen.models.catalog import ModelInfo
+from lessongen.repo.secrets import SecretFinding
+from lessongen.shared.data import Batch, FilePart, RepoScan
 
 
 class Verdict(StrEnum):

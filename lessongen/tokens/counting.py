@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from types import TracebackType
 
-from lessongen.data import FilePart, SourceFile
-from lessongen.tokencache import TokenCache
-from lessongen.tokens import Counter, TokenCounter, count_texts
+from lessongen.shared.data import FilePart, SourceFile
+from lessongen.tokens.cache import TokenCache
+from lessongen.tokens.counter import Counter, TokenCounter, count_texts
 
 
 def text_digest(text: str) -> str:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lessongen.config.fields import Secret
 from lessongen.errors import ModelError, UsageError
-from lessongen.http_json import JsonClient, Unreachable
-from lessongen.settings_fields import Secret
+from lessongen.shared.http_json import JsonClient, Unreachable
 
 # Ollama's window when num_ctx is not set: 4096 since v0.6.7 (VRAM-tiered, never smaller, since
 # v0.15.5), 2048 before that. Raised by OLLAMA_CONTEXT_LENGTH, which no endpoint reports.

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lessongen.catalog import ModelInfo
-from lessongen.plan import call_cost
+from lessongen.conversation.dry_run import call_cost
+from lessongen.models.catalog import ModelInfo
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lessongen.config import Settings
+from lessongen.config.settings import Settings
 from lessongen.errors import OutputError
 
 

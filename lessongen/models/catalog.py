@@ -88,7 +88,7 @@ def _entry(name: str, raw: Mapping[str, Any], checked: str) -> ModelInfo:
 @cache
 def load_catalog() -> Catalog:
     """The catalog shipped with the package."""
-    raw = json.loads(resources.files("lessongen").joinpath("catalog.json").read_text("utf-8"))
+    raw = json.loads(resources.files("lessongen.models").joinpath("catalog.json").read_text("utf-8"))
     models = {name: _entry(name, entry, raw["checked"]) for name, entry in raw["models"].items()}
     return Catalog(checked=raw["checked"], source=raw["source"], models=models)
 

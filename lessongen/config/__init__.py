@@ -1,0 +1,1 @@
+"""Settings, resolved once: defaults < config file < environment < flags."""

@@ -1,0 +1,1 @@
+"""Stage 1, the repository: walking the disk, ignore rules, default exclusions and secrets."""
