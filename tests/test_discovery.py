@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_local_servers import (
@@ -29,10 +30,14 @@ from lessongen.models.discovery import (
     ModelListing,
     choose_window,
     discover_cached,
-    discover_window,
     list_models,
 )
 from lessongen.shared.http_json import server_root
+
+
+def _discover(base_url: str, model: str, **options: Any) -> Discovered | None:
+    """The production search without a cache."""
+    return discover_cached(base_url, model, DiscoveryCache(None), **options)
 
 
 @pytest.mark.parametrize(
@@ -54,21 +59,21 @@ def test_server_root_drops_only_a_final_v1(base_url: str, root: str) -> None:
 
 def test_ollama_num_ctx_from_the_modelfile_parameters() -> None:
     with ollama_server({"llama3.1:8b": OllamaModel(num_ctx=8192, loaded_window=2048)}) as server:
-        found = discover_window(server.base_url, "llama3.1:8b")
+        found = _discover(server.base_url, "llama3.1:8b")
     assert found == Discovered(8192, "Ollama /api/show num_ctx", "ollama")
     assert "/api/ps" not in server.paths  # num_ctx is what a /v1 request gets, whatever is loaded now
 
 
 def test_ollama_loaded_window_from_api_ps_when_num_ctx_is_not_set() -> None:
     with ollama_server({"qwen3": OllamaModel(loaded_window=32768)}) as server:
-        found = discover_window(server.base_url, "qwen3")  # Ollama's ':latest' is implied
+        found = _discover(server.base_url, "qwen3")  # Ollama's ':latest' is implied
     assert found is not None
     assert (found.window, found.source) == (32768, "Ollama /api/ps context_length")
 
 
 def test_ollama_without_num_ctx_assumes_its_default_window_and_says_so() -> None:
     with ollama_server({"llama3.1": OllamaModel(trained=131072)}, version="0.12.6") as server:
-        found = discover_window(server.base_url, "llama3.1")
+        found = _discover(server.base_url, "llama3.1")
     assert found is not None
     assert (found.window, found.source) == (OLLAMA_DEFAULT_WINDOW, "Ollama default num_ctx")
     assert "trained for 131072" in found.note and "--context-window" in found.note
@@ -80,57 +85,57 @@ def test_ollama_without_num_ctx_assumes_its_default_window_and_says_so() -> None
 )
 def test_ollama_default_window_depends_on_the_version(version: str, window: int) -> None:
     with ollama_server({"m": OllamaModel()}, version=version) as server:
-        found = discover_window(server.base_url, "m")
+        found = _discover(server.base_url, "m")
     assert found is not None and found.window == window
 
 
 def test_ollama_never_reports_more_than_the_trained_length() -> None:
     with ollama_server({"tiny": OllamaModel(trained=2048)}) as server:
-        found = discover_window(server.base_url, "tiny")
+        found = _discover(server.base_url, "tiny")
     assert found is not None and found.window == 2048
 
 
 def test_ollama_unknown_model_is_a_miss() -> None:
     with ollama_server({"llama3.1": OllamaModel(num_ctx=8192)}) as server:
-        assert discover_window(server.base_url, "mistral") is None
+        assert _discover(server.base_url, "mistral") is None
 
 
 def test_llama_cpp_props_per_slot_n_ctx() -> None:
     with llama_cpp_server(n_ctx=16384) as server:
-        found = discover_window(server.base_url, "whatever-name")  # llama-server ignores the name
+        found = _discover(server.base_url, "whatever-name")  # llama-server ignores the name
     assert found == Discovered(16384, "llama.cpp /props n_ctx", "llama.cpp")
 
 
 def test_llama_cpp_props_top_level_n_ctx() -> None:
     with llama_cpp_server(n_ctx=None, top_level_n_ctx=12288) as server:
-        found = discover_window(server.base_url, "m")
+        found = _discover(server.base_url, "m")
     assert found is not None and found.window == 12288
 
 
 def test_llama_cpp_props_with_both_takes_the_slot_share() -> None:
     with llama_cpp_server(n_ctx=6144, top_level_n_ctx=12288) as server:
-        found = discover_window(server.base_url, "m")
+        found = _discover(server.base_url, "m")
     assert found is not None and found.window == 6144
 
 
 def test_vllm_max_model_len_for_the_matching_id() -> None:
     with vllm_server({"Qwen/Qwen2.5-7B-Instruct": 32768, "small": 4096}) as server:
-        assert discover_window(server.base_url, "small") == Discovered(
+        assert _discover(server.base_url, "small") == Discovered(
             4096, "vLLM /v1/models max_model_len", "vllm"
         )
-        assert discover_window(server.base_url, "other") is None
+        assert _discover(server.base_url, "other") is None
 
 
 def test_lmstudio_loaded_context_length() -> None:
     models = [LMStudioModel("qwen/qwen3-4b", 32768, loaded_window=8192), LMStudioModel("b", 4096)]
     with lmstudio_server(models) as server:
-        found = discover_window(server.base_url, "qwen/qwen3-4b")
+        found = _discover(server.base_url, "qwen/qwen3-4b")
     assert found == Discovered(8192, "LM Studio /api/v0/models loaded_context_length", "lmstudio")
 
 
 def test_lmstudio_not_loaded_falls_back_to_max_context_length_with_a_note() -> None:
     with lmstudio_server([LMStudioModel("b", max_window=131072)]) as server:
-        found = discover_window(server.base_url, "b")
+        found = _discover(server.base_url, "b")
     assert found is not None
     assert (found.window, found.source) == (131072, "LM Studio /api/v0/models max_context_length")
     assert "not loaded" in found.note
@@ -138,14 +143,14 @@ def test_lmstudio_not_loaded_falls_back_to_max_context_length_with_a_note() -> N
 
 def test_lmstudio_v1_api_loaded_instances() -> None:
     with lmstudio_server([LMStudioModel("a", 32768, loaded_window=16384)], v1_only=True) as server:
-        found = discover_window(server.base_url, "a")
+        found = _discover(server.base_url, "a")
     assert found is not None
     assert (found.window, found.source) == (16384, "LM Studio /api/v1/models context_length")
 
 
 def test_a_base_url_without_v1_works_too() -> None:
     with llama_cpp_server(n_ctx=4096) as server:
-        found = discover_window(server.root + "/", "m")
+        found = _discover(server.root + "/", "m")
     assert found is not None and found.window == 4096
 
 
@@ -154,29 +159,29 @@ def test_a_base_url_without_v1_works_too() -> None:
 
 def test_a_server_that_404s_everything_is_a_miss() -> None:
     with not_found_server() as server:
-        assert discover_window(server.base_url, "m") is None
+        assert _discover(server.base_url, "m") is None
     assert server.paths == ["/v1/models", "/props", "/api/show", "/api/v0/models", "/api/v1/models"]
 
 
 def test_malformed_json_is_a_miss() -> None:
     with malformed_server() as server:
-        assert discover_window(server.base_url, "m") is None
+        assert _discover(server.base_url, "m") is None
 
 
 def test_an_unreachable_server_is_a_quick_miss() -> None:
     started = time.monotonic()
-    assert discover_window(closed_port_url(), "m") is None
+    assert _discover(closed_port_url(), "m") is None
     assert time.monotonic() - started < 2
 
 
 def test_a_server_that_does_not_answer_in_time_is_asked_only_once() -> None:
     with llama_cpp_server(delay=2.0) as server:
-        assert discover_window(server.base_url, "m", timeout=0.2) is None
+        assert _discover(server.base_url, "m", timeout=0.2) is None
     assert server.paths == ["/v1/models"]
 
 
 def test_a_base_url_that_is_not_a_url_is_a_miss() -> None:
-    assert discover_window("localhost:8080", "m") is None
+    assert _discover("localhost:8080", "m") is None
 
 
 # ---- the API key ----------------------------------------------------------------------------------
@@ -184,20 +189,20 @@ def test_a_base_url_that_is_not_a_url_is_a_miss() -> None:
 
 def test_the_key_goes_to_the_given_server_as_a_bearer_header() -> None:
     with ollama_server({"m": OllamaModel()}, api_key="sk-local") as server:
-        assert discover_window(server.base_url, "m", api_key=Secret("sk-local")) is not None
+        assert _discover(server.base_url, "m", api_key=Secret("sk-local")) is not None
     assert server.seen and all(s.had_auth and s.auth_ok for s in server.seen)
 
 
 def test_no_key_no_header() -> None:
     with ollama_server({"m": OllamaModel()}) as server:
-        discover_window(server.base_url, "m")
+        _discover(server.base_url, "m")
     assert server.seen and not any(s.had_auth for s in server.seen)
 
 
 def test_redirects_are_not_followed_so_the_key_stays_with_the_given_server() -> None:
     with llama_cpp_server(n_ctx=8192) as elsewhere:
         with LocalServer({}, redirect_to=elsewhere.root) as server:
-            assert discover_window(server.base_url, "m", api_key="sk-local") is None
+            assert _discover(server.base_url, "m", api_key="sk-local") is None
         assert server.seen and all(s.had_auth for s in server.seen)
     assert elsewhere.seen == []
 
@@ -289,14 +294,6 @@ def test_an_unreachable_server_is_not_remembered(tmp_path: Path) -> None:
     url = closed_port_url()
     assert discover_cached(url, "m", cache) is None
     assert cache.get(server_root(url), "m") is None
-
-
-def test_forget_drops_an_entry(tmp_path: Path) -> None:
-    cache = DiscoveryCache(tmp_path / "d.sqlite")
-    cache.put("http://h", "m", _FOUND)
-    assert cache.get("http://h", "m") is not None
-    cache.forget("http://h", "m")
-    assert cache.get("http://h", "m") is None
 
 
 def test_entries_are_per_server_and_model(tmp_path: Path) -> None:

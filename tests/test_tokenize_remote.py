@@ -1,4 +1,4 @@
-"""Counting with the server's tokenizer, and the chat-template overhead."""
+"""Counting with the server's tokenizer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from collections.abc import Callable
 
 import pytest
 from fake_local_servers import (
-    GENERATION_PROMPT,
-    PER_MESSAGE,
     LMStudioModel,
     LocalServer,
     OllamaModel,
@@ -21,19 +19,10 @@ from fake_local_servers import (
     ollama_server,
     vllm_server,
 )
-from helpers import WordCounter
 
 from lessongen.errors import ModelError
 from lessongen.tokens.counter import Counter
-from lessongen.tokens.remote import (
-    ChatOverhead,
-    Observation,
-    RemoteCounter,
-    calibrate,
-    fit_overhead,
-    observe,
-    probe_tokenizer,
-)
+from lessongen.tokens.remote import RemoteCounter, probe_tokenizer
 
 TEXTS = ["def add(a, b):\n    return a + b\n", "# Title\n\nSome words, with punctuation!", "x"]
 
@@ -134,71 +123,3 @@ def test_the_key_goes_to_the_tokenizer_as_a_bearer_header() -> None:
         assert counter is not None
         counter.count_many(TEXTS)
     assert server.seen and all(s.auth_ok for s in server.seen)
-
-
-# ---- chat overhead --------------------------------------------------------------------------------
-
-
-def test_overhead_prompt_tokens() -> None:
-    assert ChatOverhead(5, 3).prompt_tokens([10, 20]) == 30 + 10 + 3
-
-
-def test_llama_cpp_template_overhead_is_measured_exactly() -> None:
-    with llama_cpp_server() as server:
-        counter = probe_tokenizer(server.base_url, "m")
-        assert counter is not None
-        overhead = counter.chat_overhead()
-    # llama.cpp adds its BOS token to the templated prompt.
-    assert overhead == ChatOverhead(PER_MESSAGE, GENERATION_PROMPT + 1, "llama.cpp chat template")
-
-
-def test_vllm_template_overhead_is_measured_exactly() -> None:
-    with vllm_server({"m": 4096}) as server:
-        counter = probe_tokenizer(server.base_url, "m")
-        assert counter is not None
-        overhead = counter.chat_overhead()
-    assert overhead == ChatOverhead(PER_MESSAGE, GENERATION_PROMPT, "vllm chat template")
-
-
-def test_llama_cpp_python_has_no_template_endpoint() -> None:
-    with llama_cpp_python_server() as server:
-        counter = probe_tokenizer(server.base_url, "local-model")
-        assert counter is not None
-        assert counter.chat_overhead() is None
-
-
-def test_fit_from_one_chat_spreads_the_excess_over_its_messages() -> None:
-    assert fit_overhead([Observation(100, 4, 123)]) == ChatOverhead(6, 0)  # ceil(23 / 4)
-
-
-def test_fit_from_several_chats_recovers_per_message_and_fixed() -> None:
-    seen = [Observation(c, n, c + 7 * n + 3) for c, n in [(100, 2), (400, 5), (900, 9)]]
-    assert fit_overhead(seen) == ChatOverhead(7, 3)
-
-
-def test_fit_never_undercounts_a_chat_it_has_seen() -> None:
-    seen = [
-        Observation(100, 2, 120),
-        Observation(200, 4, 231),
-        Observation(300, 6, 330),
-        Observation(50, 3, 90),
-    ]
-    overhead = fit_overhead(seen)
-    assert overhead is not None
-    for o in seen:
-        assert overhead.per_message * o.messages + overhead.fixed + o.content_tokens >= o.prompt_tokens
-
-
-def test_fit_never_goes_negative() -> None:
-    assert fit_overhead([Observation(100, 2, 90), Observation(100, 4, 80)]) == ChatOverhead(0, 0)
-
-
-def test_fit_without_observations() -> None:
-    assert fit_overhead([]) is None
-    assert fit_overhead([Observation(0, 0, 5)]) is None
-
-
-def test_calibrate_from_reported_usage() -> None:
-    messages = [{"role": "system", "content": "one two"}, {"role": "user", "content": "three four five"}]
-    assert observe(WordCounter(), messages, 20) == Observation(5, 2, 20)
-    assert calibrate(WordCounter(), messages, 20) == ChatOverhead(8, 0)  # ceil((20 - 5) / 2)

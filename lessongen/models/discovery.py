@@ -159,16 +159,6 @@ def _search(client: JsonClient, model: str) -> Discovered | None:
     return None
 
 
-def discover_window(
-    base_url: str, model: str, api_key: Secret | str | None = None, timeout: float = 3.0
-) -> Discovered | None:
-    """The window the server at base_url reports for model, or None when it does not say."""
-    try:
-        return _search(JsonClient(base_url, api_key, timeout), model)
-    except Unreachable:
-        return None
-
-
 def choose_window(
     explicit: int | None,
     discovered: Discovered | None,
@@ -248,10 +238,6 @@ class DiscoveryCache:
         row = (root, model, *values, self._clock())
         self._run(lambda db: db.execute("INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)", row))
 
-    def forget(self, root: str, model: str) -> None:
-        """Drop a remembered search, e.g. after the server refused a prompt as too long."""
-        self._run(lambda db: db.execute("DELETE FROM windows WHERE root = ? AND model = ?", (root, model)))
-
 
 def _cached_search(client: JsonClient, model: str, cache: DiscoveryCache, refresh: bool) -> Discovered | None:
     if not refresh and (entry := cache.get(client.root, model)) is not None:
@@ -272,7 +258,10 @@ def discover_cached(
     api_key: Secret | str | None = None,
     timeout: float = 3.0,
 ) -> Discovered | None:
-    """discover_window through the cache; refresh asks the server even when a fresh answer is kept."""
+    """The window the server at base_url reports for model (None when it does not say), through the cache.
+
+    refresh asks the server even when a fresh answer is kept; an unreachable server is not remembered.
+    """
     return _cached_search(JsonClient(base_url, api_key, timeout), model, cache, refresh)
 
 

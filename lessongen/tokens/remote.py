@@ -5,20 +5,13 @@ One probe finds which documented endpoint answers, tried in this order:
     llama.cpp server  POST /tokenize         {"content"}         -> {"tokens"}
     llama-cpp-python  POST /extras/tokenize  {"input", "model"}  -> {"tokens"}
 Any tokens the server adds to every text (a BOS token, say) are counted on the empty text and subtracted.
-
-Chat framing. A chat template adds tokens around each message and once per prompt, so
-    prompt tokens of a chat = sum(count(content)) + per_message * len(messages) + fixed,
-and ChatOverhead holds (per_message, fixed). RemoteCounter.chat_overhead() measures it with the
-server's own template where the server can apply one (vLLM, llama.cpp). Otherwise fit_overhead()
-fits it to the prompt_tokens the server reports in usage, and never undercounts a chat it has seen.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,23 +19,10 @@ from typing import Any
 from lessongen.config.fields import Secret
 from lessongen.errors import ModelError
 from lessongen.shared.http_json import JsonClient, Unreachable
-from lessongen.tokens.counter import Counter
 
 # Code, accents, CJK and digits: different tokenizers split this differently, so its token ids
 # fingerprint the tokenizer (the token cache keys counts by encoding_name).
 _PROBE_TEXT = 'def greet(name):\n    return f"héllo, {name}!"  # 世界 0123456789\n'
-# Two chats of different lengths with the roles lessongen sends, for measuring template overhead.
-_SAMPLE_CHATS = (
-    (("system", "You explain code."), ("user", "Explain this file.")),
-    (
-        ("system", "You explain code."),
-        ("user", "Explain this file."),
-        ("assistant", "It adds two numbers."),
-        ("user", "And this one?"),
-        ("assistant", "It multiplies them."),
-        ("user", "Summarize both."),
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -72,65 +52,6 @@ def _ids(answer: Any, kind: str) -> list[int] | None:
         return None  # llama.cpp answers a body without "content" with an empty token list, never a count
     ids: list[Any] = [t.get("id") if isinstance(t, dict) else t for t in answer["tokens"]]  # with_pieces
     return ids if all(isinstance(i, int) and not isinstance(i, bool) for i in ids) else None
-
-
-@dataclass(frozen=True)
-class ChatOverhead:
-    """Prompt tokens of a chat beyond its contents: per_message for each message, plus fixed once."""
-
-    per_message: int
-    fixed: int
-    source: str = "reported usage"
-
-    def prompt_tokens(self, content_tokens: Sequence[int]) -> int:
-        """Prompt tokens of a chat whose message contents count content_tokens."""
-        return sum(content_tokens) + self.per_message * len(content_tokens) + self.fixed
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One chat as sent: its counted contents, its message count and the server's prompt_tokens."""
-
-    content_tokens: int
-    messages: int
-    prompt_tokens: int
-
-
-def fit_overhead(observations: Sequence[Observation], source: str = "reported usage") -> ChatOverhead | None:
-    """The overhead that fits the observations, raised so that it undercounts none of them.
-
-    With two or more message counts, per_message is the least-squares slope; with one, the whole
-    excess is spread over the messages. fixed then covers the largest remaining excess.
-    """
-    seen = [o for o in observations if o.messages > 0]
-    if not seen:
-        return None
-    excess = [o.prompt_tokens - o.content_tokens for o in seen]
-    counts = [o.messages for o in seen]
-    if len(set(counts)) > 1:
-        mean_n, mean_e = sum(counts) / len(counts), sum(excess) / len(excess)
-        spread = sum((n - mean_n) ** 2 for n in counts)
-        slope = sum((n - mean_n) * (e - mean_e) for n, e in zip(counts, excess, strict=True)) / spread
-        per_message = max(0, round(slope))
-    else:
-        per_message = max(0, math.ceil(max(excess) / counts[0]))
-    fixed = max(0, *(e - per_message * n for e, n in zip(excess, counts, strict=True)))
-    return ChatOverhead(per_message, fixed, source)
-
-
-def observe(
-    counter: Counter, messages: Sequence[Mapping[str, str]], reported_prompt_tokens: int
-) -> Observation:
-    """An Observation of a chat the server answered, for fit_overhead."""
-    contents = counter.count_many([m.get("content", "") for m in messages])
-    return Observation(sum(contents), len(messages), reported_prompt_tokens)
-
-
-def calibrate(
-    counter: Counter, messages: Sequence[Mapping[str, str]], reported_prompt_tokens: int
-) -> ChatOverhead | None:
-    """The overhead fitted to one chat and the prompt_tokens the server reported for it."""
-    return fit_overhead([observe(counter, messages, reported_prompt_tokens)])
 
 
 class RemoteCounter:
@@ -183,35 +104,6 @@ class RemoteCounter:
             return [self.count(t) for t in texts]
         with ThreadPoolExecutor(self._threads) as pool:
             return list(pool.map(self.count, texts))
-
-    def _chat_tokens(self, messages: list[dict[str, str]]) -> int | None:
-        if self.kind == "vllm":
-            body = {"model": self._model, "messages": messages, "add_generation_prompt": True}
-            answer = self._client.post("/tokenize", body)
-            count = answer.get("count") if isinstance(answer, dict) else None
-            return count if isinstance(count, int) and not isinstance(count, bool) else None
-        if self.kind == "llama.cpp":
-            answer = self._client.post("/apply-template", {"messages": messages})
-            prompt = answer.get("prompt") if isinstance(answer, dict) else None
-            if not isinstance(prompt, str):
-                return None
-            ids = _ids(self._client.post("/tokenize", {"content": prompt, "add_special": True}), self.kind)
-            return None if ids is None else len(ids)
-        return None
-
-    def chat_overhead(self) -> ChatOverhead | None:
-        """The overhead measured with the server's chat template, or None where it cannot apply one."""
-        observations = []
-        for chat in _SAMPLE_CHATS:
-            messages = [{"role": role, "content": content} for role, content in chat]
-            try:
-                total = self._chat_tokens(messages)
-            except Unreachable:
-                return None
-            if total is None:
-                return None
-            observations.append(observe(self, messages, total))
-        return fit_overhead(observations, f"{self.kind} chat template")
 
 
 def probe_tokenizer(
