@@ -260,7 +260,7 @@ def models(
 
     def go() -> None:
         settings = _settings(repo, config, flags)
-        render_models(make_console(), available_models(settings), settings.base_url)
+        render_models(make_console(), available_models(settings), settings.model.base_url)
 
     _guard(go)
 

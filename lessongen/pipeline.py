@@ -12,14 +12,13 @@ from lessongen.batching import make_batches
 from lessongen.config.settings import Settings
 from lessongen.conversation.compose import Composer
 from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
-from lessongen.conversation.history import Policy, check_budget, make_policy
+from lessongen.conversation.history import check_budget, make_policy
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.conversation.live_run import Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
 from lessongen.models.backend import Backend, choose_backend
-from lessongen.models.catalog import ModelInfo
 from lessongen.models.seam import ChatModel
 from lessongen.repo.secrets import SCANNER_VERSION, SecretsMode, SecretsResult, apply_secrets_policy
 from lessongen.repo.walk import GitView, probe_git, scan_repository
@@ -32,21 +31,6 @@ from lessongen.tokens.cache import TokenCache
 from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
 
 
-def policy_for(settings: Settings, model: ModelInfo) -> Policy:
-    """The history policy the settings ask for."""
-    return make_policy(
-        model,
-        keep_recent=settings.keep_recent,
-        summary_threshold=settings.summary_threshold,
-        preflight_limit=settings.preflight_limit,
-        max_reply_tokens=settings.max_reply_tokens,
-        batch_reply=settings.reply_tokens,
-        summary_reply=settings.summary_reply_tokens,
-        intro_reply=settings.intro_reply_tokens,
-        max_batch_tokens=settings.max_batch_tokens,
-    )
-
-
 def prepare(
     settings: Settings,
     backend: Backend | None = None,
@@ -55,13 +39,14 @@ def prepare(
     """Resolve the model, walk and count the repository, and cut it into batches."""
     backend = backend or choose_backend(settings)
     model, counter = backend.info, backend.counter
-    composer = Composer(load_prompts(settings.prompts_dir), counter)
-    policy = policy_for(settings, model)
+    composer = Composer(load_prompts(settings.paths.prompts_dir), counter)
+    policy = make_policy(model, settings.history)
     system_tokens = composer.system().tokens
     budget = policy.batch_budget(system_tokens)
-    cache_path = settings.cache_dir / "tokens.sqlite" if settings.cache_dir else None
+    cache_dir = settings.paths.cache_dir
+    cache_path = cache_dir / "tokens.sqlite" if cache_dir else None
     cache = TokenCache(cache_path, counter.encoding_name)
-    mode = SecretsMode(settings.secrets)
+    mode = settings.walk.secrets
     screened: list[SecretsResult] = []
     clean = TokenCache(cache_path, f"secrets-scan:{SCANNER_VERSION}")  # files known to hold no secret
     with BackgroundCounter(counter, cache) as counting:  # counts while the walk reads on
@@ -82,10 +67,10 @@ def prepare(
 
         scan = scan_repository(
             settings.repo,
-            include=settings.include,
-            exclude=settings.exclude,
-            max_file_bytes=settings.max_file_bytes,
-            use_git=settings.use_git,
+            include=settings.walk.include,
+            exclude=settings.walk.exclude,
+            max_file_bytes=settings.walk.max_file_bytes,
+            use_git=settings.walk.use_git,
             skip_dirs=(output_dir(settings),),
             git_probe=git_probe,
             on_file=screen,
@@ -138,7 +123,7 @@ def build_plan(prepared: Prepared) -> Plan:
         simulation = simulate(prepared.batches, prepared.composer, prepared.policy, prepared.model)
     except DoesNotFitError as exc:
         simulation = Simulation((), exc)
-    verdict, reason = judge(simulation, prepared.model, prepared.settings.max_cost)
+    verdict, reason = judge(simulation, prepared.model, prepared.settings.caps.max_cost)
     if not prepared.parts and verdict is Verdict.FITS:
         verdict = Verdict.NOTHING_TO_SEND
         reason = "no files to send: the repository is empty or every path was left out (see skipped)"
@@ -154,8 +139,8 @@ def build_plan(prepared: Prepared) -> Plan:
         calls=simulation.calls,
         verdict=verdict,
         reason=reason,
-        max_cost=prepared.settings.max_cost,
-        secrets_mode=prepared.settings.secrets,
+        max_cost=prepared.settings.caps.max_cost,
+        secrets_mode=prepared.settings.walk.secrets,
         secrets=prepared.secrets,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from typing import Any
 
 from lessongen.conversation.dry_run import Plan
@@ -25,21 +26,14 @@ def manifest(prepared: Prepared) -> dict[str, Any]:
     prompts = json.dumps(dict(prepared.composer.prompts.templates), sort_keys=True)
     return {
         "schema_version": SCHEMA_VERSION,
-        "model": s.model,
+        "model": s.model.name,
         "prompts": hashlib.sha256(prompts.encode()).hexdigest()[:16],
         "settings": {
-            "keep_recent": s.keep_recent,
-            "summary_threshold": s.summary_threshold,
-            "preflight_limit": s.preflight_limit,
-            "reply_tokens": s.reply_tokens,
-            "summary_reply_tokens": s.summary_reply_tokens,
-            "intro_reply_tokens": s.intro_reply_tokens,
-            "max_reply_tokens": s.max_reply_tokens,
-            "max_batch_tokens": s.max_batch_tokens,
+            **asdict(s.history),  # every history setting changes the calls, so all of them count
             "context_window": prepared.model.context_window,
-            "include": list(s.include),
-            "secrets": s.secrets,
-            "exclude": list(s.exclude),
+            "include": list(s.walk.include),
+            "secrets": s.walk.secrets.value,
+            "exclude": list(s.walk.exclude),
         },
         "files": {p.path: p.digest for p in prepared.parts},
     }

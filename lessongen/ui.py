@@ -15,6 +15,7 @@ from lessongen.conversation.dry_run import Plan, Verdict
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
+from lessongen.repo.secrets import SecretsMode
 
 
 def make_console(stderr: bool = False, file: TextIO | None = None, width: int | None = None) -> Console:
@@ -54,7 +55,7 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
     if plan.secrets:
         kinds = ", ".join(sorted({f.kind for f in plan.secrets}))
         files = len({f.path for f in plan.secrets})
-        verb = {"redact": "redacted", "skip-file": "held back with their files"}.get(
+        verb = {SecretsMode.REDACT: "redacted", SecretsMode.SKIP_FILE: "held back with their files"}.get(
             plan.secrets_mode, "found"
         )
         console.print(f"secrets: {len(plan.secrets)} {verb} in {files} files ({kinds})", soft_wrap=True)

@@ -3,41 +3,50 @@ from pathlib import Path
 import pytest
 
 from lessongen.config.fields import Secret
-from lessongen.config.settings import resolve_settings, setting_names
+from lessongen.config.groups import KEYS
+from lessongen.config.settings import resolve_settings
 from lessongen.errors import UsageError
 
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
-    assert resolve_settings(tmp_path, {}, {}).keep_recent == 1
+    assert resolve_settings(tmp_path, {}, {}).history.keep_recent == 1
     (tmp_path / "lessongen.toml").write_text("keep_recent = 2\nmodel = 'gpt-4o'\nreply_tokens = 900\n")
     settings = resolve_settings(tmp_path, {}, {})
-    assert (settings.keep_recent, settings.model, settings.reply_tokens) == (2, "gpt-4o", 900)
+    assert (settings.history.keep_recent, settings.model.name, settings.history.reply_tokens) == (
+        2,
+        "gpt-4o",
+        900,
+    )
     env = {"LESSONGEN_KEEP_RECENT": "3", "LESSONGEN_MODEL": "gpt-4.1"}
     settings = resolve_settings(tmp_path, {}, env)
-    assert (settings.keep_recent, settings.model, settings.reply_tokens) == (3, "gpt-4.1", 900)
+    assert (settings.history.keep_recent, settings.model.name, settings.history.reply_tokens) == (
+        3,
+        "gpt-4.1",
+        900,
+    )
     settings = resolve_settings(tmp_path, {"keep_recent": 4}, env)
-    assert (settings.keep_recent, settings.model) == (4, "gpt-4.1")
+    assert (settings.history.keep_recent, settings.model.name) == (4, "gpt-4.1")
 
 
 def test_pyproject_tool_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n[tool.lessongen]\nexclude = ['docs/']\n")
-    assert resolve_settings(tmp_path, {}, {}).exclude == ("docs/",)
+    assert resolve_settings(tmp_path, {}, {}).walk.exclude == ("docs/",)
 
 
 def test_lessongen_toml_wins_over_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.lessongen]\nmodel = 'gpt-4o'\n")
     (tmp_path / "lessongen.toml").write_text("model = 'o3'\n")
-    assert resolve_settings(tmp_path, {}, {}).model == "o3"
+    assert resolve_settings(tmp_path, {}, {}).model.name == "o3"
 
 
 def test_openai_env_and_lessongen_env(tmp_path: Path) -> None:
     env = {"OPENAI_API_KEY": "sk-test-value", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     settings = resolve_settings(tmp_path, {}, env)
-    assert settings.api_key == Secret("sk-test-value")
-    assert settings.base_url == "http://127.0.0.1:9/v1"
+    assert settings.model.api_key == Secret("sk-test-value")
+    assert settings.model.base_url == "http://127.0.0.1:9/v1"
     assert "sk-test-value" not in repr(settings)
     env["LESSONGEN_BASE_URL"] = "http://127.0.0.1:10/v1"
-    assert resolve_settings(tmp_path, {}, env).base_url == "http://127.0.0.1:10/v1"
+    assert resolve_settings(tmp_path, {}, env).model.base_url == "http://127.0.0.1:10/v1"
 
 
 def test_model_tables_in_config(tmp_path: Path) -> None:
@@ -45,7 +54,7 @@ def test_model_tables_in_config(tmp_path: Path) -> None:
         'model = "my-llm"\n[models."my-llm"]\ncontext_window = 8192\ninput_price = 0.1\n'
     )
     settings = resolve_settings(tmp_path, {}, {})
-    assert settings.models["my-llm"].context_window == 8192
+    assert settings.model.overrides["my-llm"].context_window == 8192
 
 
 @pytest.mark.parametrize(
@@ -88,5 +97,5 @@ def test_bad_repository_paths(tmp_path: Path) -> None:
 
 def test_every_setting_is_documented_in_the_example() -> None:
     example = (Path(__file__).parents[1] / "examples" / "lessongen.toml").read_text()
-    for name in setting_names():
+    for name in KEYS:
         assert f"{name} =" in example or f"# {name} =" in example, name

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from helpers import WordCounter, part, tiny_prompts
 
+from lessongen.config.groups import HistorySettings
 from lessongen.conversation.compose import Composer
 from lessongen.conversation.dry_run import simulate
 from lessongen.conversation.history import (
@@ -138,14 +139,14 @@ def test_billable_cached_rule() -> None:
 
 def test_make_policy_for_gpt5_respects_max_input() -> None:
     gpt5 = ModelInfo("gpt-5", 400_000, 128_000, max_input_tokens=272_000)
-    pol = make_policy(gpt5, 1, 0.85, 0.95, 4096, 1500, 1200, 1500, 24_000)
+    pol = make_policy(gpt5, HistorySettings(1, 0.85, 0.95, 4096, 1500, 1200, 1500, 24_000))
     assert pol.input_limit == 272_000
     assert pol.summary_at == int(272_000 * 0.85)
 
 
 def test_make_policy_small_window_reserves_a_quarter() -> None:
     small = ModelInfo("local", 2048, 2048)
-    pol = make_policy(small, 1, 0.85, 0.95, 4096, 1500, 1200, 1500, 24_000)
+    pol = make_policy(small, HistorySettings(1, 0.85, 0.95, 4096, 1500, 1200, 1500, 24_000))
     assert pol.max_reply_tokens == 512
     assert pol.input_limit == 1536
 

@@ -7,69 +7,36 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from lessongen.config.fields import MODEL_KEYS, PARSERS, Secret
+from lessongen.config.fields import MODEL_KEYS
+from lessongen.config.groups import (
+    GROUPS,
+    KEYS,
+    CapSettings,
+    HistorySettings,
+    ModelSettings,
+    PathSettings,
+    WalkSettings,
+)
 from lessongen.errors import UsageError
 from lessongen.models.catalog import ModelOverride
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of a run, resolved and validated."""
+    """Every setting of a run, resolved and validated, in groups by what they steer."""
 
     repo: Path
-    model: str = "gpt-4o-mini"
-    model_set: bool = False  # whether a model was named (the local fallback only applies when not)
-    base_url: str | None = None
-    api_key: Secret | None = field(default=None, repr=False)
-    context_window: int | None = None
-    max_input_tokens: int | None = None
-    max_output_tokens: int | None = None
-    input_price: float | None = None
-    cached_input_price: float | None = None
-    output_price: float | None = None
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    max_file_bytes: int = 1_000_000
-    use_git: bool = True
-    keep_recent: int = 1
-    summary_threshold: float = 0.85
-    preflight_limit: float = 0.95
-    reply_tokens: int = 1500
-    summary_reply_tokens: int = 1200
-    intro_reply_tokens: int = 1500
-    max_reply_tokens: int = 4096
-    max_batch_tokens: int = 24000
-    max_cost: float | None = None
-    max_calls: int | None = None
-    prompts_dir: Path | None = None
-    output: Path = Path("lesson")
-    cache_dir: Path | None = None
-    timeout: float = 120.0
-    max_retries: int = 5
-    local: bool | None = None  # True: in-process GGUF; False: never; None: when no key and no base URL
-    model_path: Path | None = None
-    fallback_context_window: int | None = None
-    refresh: bool = False
-    secrets: str = "redact"
-    models: Mapping[str, ModelOverride] = field(default_factory=dict)
-    config_file: Path | None = None
-
-    def model_flags(self) -> ModelOverride:
-        """The model facts set directly (flags, environment or top-level config keys)."""
-        return ModelOverride(
-            context_window=self.context_window,
-            max_output_tokens=self.max_output_tokens,
-            max_input_tokens=self.max_input_tokens,
-            input_price=self.input_price,
-            cached_input_price=self.cached_input_price,
-            output_price=self.output_price,
-        )
+    model: ModelSettings = field(default_factory=ModelSettings)
+    walk: WalkSettings = field(default_factory=WalkSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    caps: CapSettings = field(default_factory=CapSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
 
 
 # Environment variables the openai SDK itself reads; LESSONGEN_* names win over them.
@@ -81,14 +48,9 @@ def env_name(key: str) -> str:
     return "LESSONGEN_" + key.upper()
 
 
-def setting_names() -> tuple[str, ...]:
-    """Every setting a config file, the environment or a flag may set."""
-    return tuple(PARSERS)
-
-
 def _parse(key: str, value: object, where: str) -> Any:
     try:
-        return PARSERS[key](value)
+        return KEYS[key].parse(value)
     except ValueError as exc:
         shown = "***" if key == "api_key" else repr(value)
         raise UsageError(f"invalid {key} in {where}: {exc}, got {shown}", f"fix {key} in {where}") from None
@@ -160,7 +122,7 @@ def resolve_settings(
     for key, value in table.items():
         if key == "models":
             models = _model_overrides(value, where)
-        elif key in PARSERS:
+        elif key in KEYS:
             values[key] = _parse(key, value, where)
         else:
             raise UsageError(
@@ -169,14 +131,14 @@ def resolve_settings(
     for key, sdk_name in _SDK_ENV.items():
         if env.get(sdk_name):
             values[key] = _parse(key, env[sdk_name], sdk_name)
-    for key in PARSERS:
+    for key in KEYS:
         name = env_name(key)
         if env.get(name):
             values[key] = _parse(key, env[name], name)
     for key, value in flags.items():
         if value is None or (isinstance(value, tuple | list) and not value):
             continue
-        if key not in PARSERS:
+        if key not in KEYS:
             raise UsageError(f"unknown flag setting {key!r}", "run lessongen --help")
         values[key] = _parse(key, value, "--" + key.replace("_", "-"))
     # Relative folders in a config file or flags are relative to the repository / working folder.
@@ -184,10 +146,14 @@ def resolve_settings(
         if key in values and path is not None and key in table and not values[key].is_absolute():
             values[key] = path.parent / values[key]
     values.setdefault("cache_dir", Path(platformdirs.user_cache_dir("lessongen")))
-    values["model_set"] = "model" in values
-    return Settings(repo=root, models=models, config_file=path, **values)
-
-
-def known_fields() -> frozenset[str]:
-    """Field names of Settings (used by tests to check the docs list every setting)."""
-    return frozenset(f.name for f in fields(Settings))
+    groups: dict[type, dict[str, Any]] = {group: {} for group in GROUPS}
+    for key, value in values.items():
+        groups[KEYS[key].group][KEYS[key].field] = value
+    return Settings(
+        repo=root,
+        model=ModelSettings(**groups[ModelSettings], named="model" in values, overrides=models),
+        walk=WalkSettings(**groups[WalkSettings]),
+        history=HistorySettings(**groups[HistorySettings]),
+        caps=CapSettings(**groups[CapSettings]),
+        paths=PathSettings(**groups[PathSettings], config_file=path),
+    )

@@ -20,7 +20,7 @@ from lessongen.conversation.history import (
 )
 from lessongen.errors import DoesNotFitError
 from lessongen.models.catalog import ModelInfo
-from lessongen.repo.secrets import SecretFinding
+from lessongen.repo.secrets import SecretFinding, SecretsMode
 from lessongen.shared.data import Batch, FilePart, RepoScan
 
 
@@ -130,7 +130,7 @@ class Plan:
     verdict: Verdict
     reason: str
     max_cost: float | None = None
-    secrets_mode: str = "redact"
+    secrets_mode: SecretsMode = SecretsMode.REDACT
     secrets: tuple[SecretFinding, ...] = ()
 
     @property

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from lessongen.config.groups import HistorySettings
 from lessongen.conversation.compose import Composer, Message
 from lessongen.errors import DoesNotFitError
 from lessongen.models.catalog import ModelInfo
@@ -67,30 +68,20 @@ class Policy:
         return budget
 
 
-def make_policy(
-    model: ModelInfo,
-    keep_recent: int,
-    summary_threshold: float,
-    preflight_limit: float,
-    max_reply_tokens: int,
-    batch_reply: int,
-    summary_reply: int,
-    intro_reply: int,
-    max_batch_tokens: int,
-) -> Policy:
+def make_policy(model: ModelInfo, history: HistorySettings) -> Policy:
     """Turn the model's window and the history settings into token limits."""
-    reserve = min(max_reply_tokens, model.max_output_tokens, max(model.context_window // 4, 16))
+    reserve = min(history.max_reply_tokens, model.max_output_tokens, max(model.context_window // 4, 16))
     limit = min(model.input_limit, model.context_window - reserve)
     return Policy(
         input_limit=limit,
         max_reply_tokens=reserve,
-        keep_recent=keep_recent,
-        summary_at=int(limit * summary_threshold),
-        refuse_at=int(limit * preflight_limit),
-        batch_reply=min(batch_reply, reserve),
-        summary_reply=min(summary_reply, reserve),
-        intro_reply=min(intro_reply, reserve),
-        max_batch_tokens=max_batch_tokens,
+        keep_recent=history.keep_recent,
+        summary_at=int(limit * history.summary_threshold),
+        refuse_at=int(limit * history.preflight_limit),
+        batch_reply=min(history.reply_tokens, reserve),
+        summary_reply=min(history.summary_reply_tokens, reserve),
+        intro_reply=min(history.intro_reply_tokens, reserve),
+        max_batch_tokens=history.max_batch_tokens,
     )
 
 

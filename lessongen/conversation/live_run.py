@@ -190,20 +190,20 @@ class Runner:
         )
 
     def _check_caps(self, estimate: int, max_tokens: int) -> None:
-        settings = self.p.settings
+        caps = self.p.settings.caps
         made = len(self.chat.entries)
-        if settings.max_calls is not None and made + 1 > settings.max_calls:
+        if caps.max_calls is not None and made + 1 > caps.max_calls:
             raise OverBudgetError(
-                f"--max-calls {settings.max_calls} reached after {made} calls",
+                f"--max-calls {caps.max_calls} reached after {made} calls",
                 "raise --max-calls and rerun with --resume to continue",
             )
-        if settings.max_cost is not None:
+        if caps.max_cost is not None:
             spent = sum(e.cost_usd for e in self.chat.entries)
             scaled = int(estimate * estimate_ratio(self.chat.entries))
             worst = worst_case_cost(self.p.model, scaled, max_tokens)
-            if spent + worst > settings.max_cost:
+            if spent + worst > caps.max_cost:
                 raise OverBudgetError(
                     f"the next call may cost up to ${worst:.4f}; with ${spent:.4f} spent that passes "
-                    f"--max-cost ${settings.max_cost:.4f}",
+                    f"--max-cost ${caps.max_cost:.4f}",
                     "raise --max-cost and rerun with --resume to continue",
                 )

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from lessongen.conversation.dry_run import Plan
-from lessongen.repo.secrets import SecretFinding
+from lessongen.repo.secrets import SecretFinding, SecretsMode
 
 
-def secrets_report(mode: str, findings: Sequence[SecretFinding]) -> dict[str, Any]:
+def secrets_report(mode: SecretsMode, findings: Sequence[SecretFinding]) -> dict[str, Any]:
     """Secrets found, by path, line and kind; never their values."""
     return {
-        "mode": mode,
+        "mode": mode.value,
         "files": len({f.path for f in findings}),
         "findings": [{"path": f.path, "line": f.line, "kind": f.kind} for f in findings],
     }

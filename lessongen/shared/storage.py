@@ -14,7 +14,8 @@ from lessongen.errors import OutputError
 
 def output_dir(settings: Settings) -> Path:
     """The output folder as an absolute path (relative paths are relative to the working folder)."""
-    return settings.output if settings.output.is_absolute() else Path.cwd() / settings.output
+    output = settings.paths.output
+    return output if output.is_absolute() else Path.cwd() / output
 
 
 def write_atomic(path: Path, text: str) -> None:
