@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from lessongen import __version__
+from lessongen.config.flags import Flags
 from lessongen.config.settings import Settings, resolve_settings
 from lessongen.conversation.dry_run import Plan, Verdict
 from lessongen.conversation.plan_report import plan_report
@@ -102,11 +103,6 @@ Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the server for its
 Secrets = Annotated[str | None, typer.Option("--secrets", help="redact (default), skip-file, fail or off.")]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
 
-# Parameters of the commands that are not settings.
-_NOT_SETTINGS = frozenset(
-    {"repo", "config", "as_json", "list_skipped", "no_git", "dry_run", "resume", "force"}
-)
-
 _VERDICT_EXIT = {
     Verdict.FITS: ExitCode.OK,
     Verdict.DOES_NOT_FIT: ExitCode.DOES_NOT_FIT,
@@ -115,8 +111,22 @@ _VERDICT_EXIT = {
 }
 
 
-def _settings(repo: Path, config: Path | None, flags: dict[str, Any]) -> Settings:
-    return resolve_settings(repo, flags, os.environ, config)
+@dataclass(frozen=True)
+class Invocation:
+    """One `run` or `plan`: where, with which flags, and how to report."""
+
+    repo: Path
+    config: Path | None
+    flags: Flags
+    dry_run: bool
+    as_json: bool
+    list_skipped: bool
+    resume: bool = False
+    force: bool = False
+
+
+def _settings(repo: Path, config: Path | None, flags: Flags) -> Settings:
+    return resolve_settings(repo, flags.settings(), os.environ, config)
 
 
 def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
@@ -146,6 +156,14 @@ def _guard(action: Any, *args: Any) -> None:
     except KeyboardInterrupt:
         error(make_console(stderr=True), "interrupted (rerun with --resume to continue a live run)")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _invoke(call: Invocation) -> None:
+    settings = _settings(call.repo, call.config, call.flags)
+    if call.dry_run:
+        _plan(settings, call.as_json, call.list_skipped)
+    else:
+        _live(settings, call.resume, call.force, call.list_skipped, call.as_json)
 
 
 def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool, as_json: bool) -> None:
@@ -215,32 +233,113 @@ def run(
     list_skipped: ListSkipped = False,
 ) -> None:
     """Write the lesson: plan, then drive one growing chat with the model (or only plan with --dry-run)."""
-    flags = {k: v for k, v in locals().items() if k not in _NOT_SETTINGS}
-    flags["use_git"] = False if no_git else None
-    flags["refresh"] = True if refresh else None
+    flags = Flags(
+        model=model,
+        base_url=base_url,
+        context_window=context_window,
+        max_input_tokens=max_input_tokens,
+        max_output_tokens=max_output_tokens,
+        input_price=input_price,
+        cached_input_price=cached_input_price,
+        output_price=output_price,
+        include=include,
+        exclude=exclude,
+        max_file_bytes=max_file_bytes,
+        use_git=False if no_git else None,
+        keep_recent=keep_recent,
+        summary_threshold=summary_threshold,
+        preflight_limit=preflight_limit,
+        reply_tokens=reply_tokens,
+        summary_reply_tokens=summary_reply_tokens,
+        intro_reply_tokens=intro_reply_tokens,
+        max_reply_tokens=max_reply_tokens,
+        max_batch_tokens=max_batch_tokens,
+        max_cost=max_cost,
+        max_calls=max_calls,
+        timeout=timeout,
+        max_retries=max_retries,
+        local=local,
+        model_path=model_path,
+        fallback_context_window=fallback_context_window,
+        refresh=True if refresh else None,
+        secrets=secrets,
+        prompts_dir=prompts_dir,
+        output=output,
+        cache_dir=cache_dir,
+    )
+    _guard(_invoke, Invocation(repo, config, flags, dry_run, as_json, list_skipped, resume, force))
 
-    def go() -> None:
-        settings = _settings(repo, config, flags)
-        if dry_run:
-            _plan(settings, as_json, list_skipped)
-            return
-        _live(settings, resume, force, list_skipped, as_json)
 
-    _guard(go)
-
-
-def plan(**options: Any) -> None:
+@app.command()
+def plan(
+    repo: Repo,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    context_window: Window = None,
+    max_input_tokens: MaxIn = None,
+    max_output_tokens: MaxOut = None,
+    input_price: InPrice = None,
+    cached_input_price: CachedPrice = None,
+    output_price: OutPrice = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    max_file_bytes: MaxFile = None,
+    no_git: NoGit = False,
+    keep_recent: Keep = None,
+    summary_threshold: Threshold = None,
+    preflight_limit: Preflight = None,
+    reply_tokens: Reply = None,
+    summary_reply_tokens: SummaryReply = None,
+    intro_reply_tokens: IntroReply = None,
+    max_reply_tokens: MaxReply = None,
+    max_batch_tokens: BatchTokens = None,
+    max_cost: MaxCost = None,
+    local: Local = None,
+    model_path: ModelPath = None,
+    fallback_context_window: Fallback = None,
+    refresh: Refresh = False,
+    secrets: Secrets = None,
+    prompts_dir: Prompts = None,
+    output: Output = None,
+    config: Config = None,
+    cache_dir: CacheDir = None,
+    as_json: AsJson = False,
+    list_skipped: ListSkipped = False,
+) -> None:
     """Show what a run would send, what is left out and why, every call's size, and the cost."""
-    run(**options, dry_run=True)
-
-
-# `plan` takes run's options, less those that only a live run uses.
-_LIVE_ONLY = {"dry_run", "max_calls", "timeout", "max_retries", "resume", "force"}
-_RUN_SIGNATURE = inspect.signature(run, eval_str=True)
-plan.__signature__ = _RUN_SIGNATURE.replace(  # type: ignore[attr-defined]
-    parameters=[p for name, p in _RUN_SIGNATURE.parameters.items() if name not in _LIVE_ONLY]
-)
-app.command()(plan)
+    # run's options less those only a live run uses (max_calls, timeout, max_retries, resume, force).
+    flags = Flags(
+        model=model,
+        base_url=base_url,
+        context_window=context_window,
+        max_input_tokens=max_input_tokens,
+        max_output_tokens=max_output_tokens,
+        input_price=input_price,
+        cached_input_price=cached_input_price,
+        output_price=output_price,
+        include=include,
+        exclude=exclude,
+        max_file_bytes=max_file_bytes,
+        use_git=False if no_git else None,
+        keep_recent=keep_recent,
+        summary_threshold=summary_threshold,
+        preflight_limit=preflight_limit,
+        reply_tokens=reply_tokens,
+        summary_reply_tokens=summary_reply_tokens,
+        intro_reply_tokens=intro_reply_tokens,
+        max_reply_tokens=max_reply_tokens,
+        max_batch_tokens=max_batch_tokens,
+        max_cost=max_cost,
+        local=local,
+        model_path=model_path,
+        fallback_context_window=fallback_context_window,
+        refresh=True if refresh else None,
+        secrets=secrets,
+        prompts_dir=prompts_dir,
+        output=output,
+        cache_dir=cache_dir,
+    )
+    _guard(_invoke, Invocation(repo, config, flags, True, as_json, list_skipped))
 
 
 @app.command()
@@ -252,11 +351,7 @@ def models(
     repo: Annotated[Path, typer.Option("--repo", help="Where to look for lessongen.toml.")] = Path("."),
 ) -> None:
     """List the models a server offers with the context window found and where it came from."""
-    flags: dict[str, Any] = {
-        "base_url": base_url,
-        "refresh": True if refresh else None,
-        "cache_dir": cache_dir,
-    }
+    flags = Flags(base_url=base_url, refresh=True if refresh else None, cache_dir=cache_dir)
 
     def go() -> None:
         settings = _settings(repo, config, flags)

@@ -1,12 +1,16 @@
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
+import typer
 from helpers import TINY_TEMPLATES
 from typer.testing import CliRunner
 
 from lessongen.cli import app
+from lessongen.config.flags import Flags
+from lessongen.config.groups import HISTORY_KEYS, KEYS
 
 GOLDEN = Path(__file__).parent / "golden"
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
@@ -164,3 +168,11 @@ def test_models_command_unreachable_server_is_one_line(tmp_path: Path) -> None:
     code, _, err = invoke("models", "--base-url", closed_port_url(), "--cache-dir", str(tmp_path))
     assert code == 5
     assert err.startswith("error: cannot reach") and err.count("\n") == 1
+
+
+def test_every_history_setting_is_a_flag_of_run_and_plan() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name in ("run", "plan"):
+        flags = {p.name for p in commands[name].params}
+        assert set(HISTORY_KEYS) <= flags, name
+    assert {f.name for f in fields(Flags)} <= set(KEYS)  # every flag fills a setting
