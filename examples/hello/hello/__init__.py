@@ -1,0 +1,5 @@
+"""A tiny greeter."""
+
+from hello.greet import greet
+
+__all__ = ["greet"]
