@@ -46,7 +46,7 @@ from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
 
 from lessongen.config.settings import resolve_settings
 from lessongen.conversation.compose import Message
-from lessongen.conversation.dry_run import Plan, call_cost
+from lessongen.conversation.dry_run import Plan
 from lessongen.conversation.history import billable_cached, cached_prefix, prompt_tokens
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.conversation.prepared import Prepared
@@ -123,9 +123,7 @@ class Strategy:
 
     def cost(self, model: ModelInfo) -> float:
         """USD with the catalog prices, using lessongen's own pricing function."""
-        return sum(
-            call_cost(model, c.prompt, c.cached if self.caching else 0, c.reply)[0] for c in self.calls
-        )
+        return sum(model.cost(c.prompt, c.reply, c.cached if self.caching else 0) for c in self.calls)
 
 
 @dataclass(frozen=True)

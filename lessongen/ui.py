@@ -44,7 +44,7 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
     model = plan.model
     console.print(Text(f"lessongen plan for {plan.scan.root}", style="bold"))
     console.print(
-        f"model {model.name} ({model.source}): window {model.context_window:,} tokens, "
+        f"model {model.name} ({model.provenance}): window {model.context_window:,} tokens, "
         f"usable input {plan.policy.input_limit:,}, reply reserve {plan.policy.max_reply_tokens:,}, "
         f"encoding {plan.encoding}"
     )

@@ -154,7 +154,8 @@ def test_models_command_lists_server_windows_and_plan_uses_them(tmp_path: Path) 
         assert code == 0, err
         report = json.loads(out)
         assert report["context_window"] == 32768
-        assert "window from vLLM" in report["prices_usd_per_million"]["source"]
+        assert report["context_window_source"] == "vLLM /v1/models max_model_len"
+        assert report["prices_usd_per_million"]["source"] == "unpriced"  # not the window's provenance
 
 
 def test_models_command_without_server_lists_the_catalog() -> None:

@@ -1,4 +1,4 @@
-"""Context-window discovery against fake servers on 127.0.0.1, the resolution order and the cache."""
+"""Context-window discovery against fake servers on 127.0.0.1, and the cache."""
 
 from __future__ import annotations
 
@@ -21,14 +21,13 @@ from fake_local_servers import (
 )
 
 from lessongen.config.fields import Secret
-from lessongen.errors import ModelError, UsageError
+from lessongen.errors import ModelError
 from lessongen.models.discovery import (
     OLLAMA_DEFAULT_WINDOW,
     OLLAMA_OLD_DEFAULT_WINDOW,
     Discovered,
     DiscoveryCache,
     ModelListing,
-    choose_window,
     discover_cached,
     list_models,
 )
@@ -207,31 +206,7 @@ def test_redirects_are_not_followed_so_the_key_stays_with_the_given_server() -> 
     assert elsewhere.seen == []
 
 
-# ---- resolution order -----------------------------------------------------------------------------
-
 _FOUND = Discovered(8192, "llama.cpp /props n_ctx", "llama.cpp")
-
-
-def test_an_explicit_setting_wins() -> None:
-    assert choose_window(4096, _FOUND, 128000, 2048) == (4096, "context_window setting")
-
-
-def test_then_the_server() -> None:
-    assert choose_window(None, _FOUND, 128000, 2048) == (8192, "llama.cpp /props n_ctx")
-
-
-def test_then_the_catalog() -> None:
-    assert choose_window(None, None, 128000, 2048) == (128000, "catalog")
-
-
-def test_then_the_fallback() -> None:
-    assert choose_window(None, None, None, 2048) == (2048, "fallback_context_window")
-
-
-def test_otherwise_an_error_naming_the_flag() -> None:
-    with pytest.raises(UsageError) as caught:
-        choose_window(None, None, None, None, model="my-model")
-    assert "my-model" in caught.value.message and "--context-window" in caught.value.hint
 
 
 # ---- the cache ------------------------------------------------------------------------------------

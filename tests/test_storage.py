@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lessongen.conversation.ledger import LedgerEntry, estimate_ratio, worst_case_cost
+from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.errors import OutputError
-from lessongen.models.catalog import ModelInfo
 from lessongen.shared.storage import read_json, write_atomic, write_json
 from lessongen.tokens.cache import TokenCache
 
@@ -70,8 +69,3 @@ def test_estimate_ratio_uses_recent_reported_calls_and_never_shrinks() -> None:
     assert estimate_ratio([_entry(100, 120), _entry(100, 110)]) == 1.2
     assert estimate_ratio([_entry(100, 150, reported=False)]) == 1.0
     assert estimate_ratio([_entry(100, 150), *[_entry(100, 101)] * 3]) == 1.01  # only the last three
-
-
-def test_worst_case_cost_assumes_no_cache_and_the_full_reply() -> None:
-    model = ModelInfo("m", 1000, 100, input_price=2.0, cached_input_price=0.5, output_price=8.0)
-    assert worst_case_cost(model, 1_000_000, 1_000_000) == 10.0

@@ -33,16 +33,6 @@ class Verdict(StrEnum):
     NOTHING_TO_SEND = "nothing-to-send"
 
 
-def call_cost(model: ModelInfo, prompt: int, cached: int, reply: int) -> tuple[float, float]:
-    """USD of one call with prompt caching, and without it."""
-    fresh = prompt - cached
-    with_cache = (
-        fresh * model.input_price + cached * model.cached_input_price + reply * model.output_price
-    ) / 1e6
-    without = (prompt * model.input_price + reply * model.output_price) / 1e6
-    return with_cache, without
-
-
 @dataclass(frozen=True)
 class CallRecord:
     """One call of the conversation with its token accounting."""
@@ -78,7 +68,8 @@ def simulate(batches: Sequence[Batch], composer: Composer, policy: Policy, model
             return Simulation(tuple(calls), refusal)
         reply_tokens = policy.projected_reply(call.kind)
         cached = billable_cached(cached_prefix(sent, call.messages))
-        cost, cost_plain = call_cost(model, call.prompt_tokens, cached, reply_tokens)
+        cost = model.cost(call.prompt_tokens, reply_tokens, cached)
+        cost_plain = model.cost(call.prompt_tokens, reply_tokens)
         index = len(calls) + 1
         calls.append(
             CallRecord(

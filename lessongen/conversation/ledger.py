@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lessongen.conversation.dry_run import call_cost
-from lessongen.models.catalog import ModelInfo
-
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -38,16 +35,6 @@ class LedgerEntry:
 def entry_from_json(data: dict[str, Any]) -> LedgerEntry:
     """A ledger entry read back from run.json or the journal."""
     return LedgerEntry(**data)
-
-
-def price_call(model: ModelInfo, prompt: int, cached: int, completion: int) -> float:
-    """USD of one call as billed."""
-    return call_cost(model, prompt, cached, completion)[0]
-
-
-def worst_case_cost(model: ModelInfo, estimate: int, max_reply: int) -> float:
-    """The most a call can cost: every prompt token uncached and the longest allowed reply."""
-    return (estimate * model.input_price + max_reply * model.output_price) / 1e6
 
 
 def estimate_ratio(entries: Sequence[LedgerEntry], recent: int = 3) -> float:

@@ -19,7 +19,7 @@ from lessongen.conversation.history import (
     prompt_tokens,
 )
 from lessongen.conversation.journal import Journal, request_key
-from lessongen.conversation.ledger import LedgerEntry, estimate_ratio, price_call, worst_case_cost
+from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.prepared import Prepared
 from lessongen.errors import DoesNotFitError, OverBudgetError
 from lessongen.models.seam import ChatModel, Completion
@@ -169,7 +169,7 @@ class Runner:
         prompt = usage.prompt_tokens if usage else estimate
         completion_tokens = usage.completion_tokens if usage else self.p.counter.count(completion.text)
         cached = usage.cached_tokens if usage else 0
-        cost = price_call(self.p.model, prompt, cached, completion_tokens)
+        cost = self.p.model.cost(prompt, completion_tokens, cached)
         total = sum(e.cost_usd for e in self.chat.entries) + cost
         return LedgerEntry(
             index=index,
@@ -200,7 +200,7 @@ class Runner:
         if caps.max_cost is not None:
             spent = sum(e.cost_usd for e in self.chat.entries)
             scaled = int(estimate * estimate_ratio(self.chat.entries))
-            worst = worst_case_cost(self.p.model, scaled, max_tokens)
+            worst = self.p.model.cost(scaled, max_tokens)  # nothing cached, the longest reply
             if spent + worst > caps.max_cost:
                 raise OverBudgetError(
                     f"the next call may cost up to ${worst:.4f}; with ${spent:.4f} spent that passes "

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lessongen.config.settings import Settings
 from lessongen.errors import UsageError
-from lessongen.models.catalog import ModelInfo, load_catalog, resolve_model
+from lessongen.models.catalog import ModelInfo, Window, explicit_window, load_catalog, resolve_model
 from lessongen.models.discovery import (
     DiscoveryCache,
     ModelListing,
-    choose_window,
     discover_cached,
     list_models,
 )
 from lessongen.models.local import LocalModel, bundled_model_path, local_available
-from lessongen.models.seam import ChatModel
+from lessongen.models.seam import ChatModel, is_openai, server_url
 from lessongen.tokens.counter import Counter, TokenCounter
 from lessongen.tokens.remote import probe_tokenizer
 
@@ -66,50 +65,29 @@ def _discovery_cache(settings: Settings) -> DiscoveryCache:
     return DiscoveryCache(settings.paths.cache_dir / "discovery.sqlite" if settings.paths.cache_dir else None)
 
 
-def _window(settings: Settings) -> tuple[int | None, str, list[str]]:
-    """The context window by precedence: explicit > discovered from the server > catalog > fallback."""
-    configured = settings.model.overrides.get(settings.model.name)
-    explicit = settings.model.context_window or (configured.context_window if configured else None)
-    catalog = load_catalog().find(settings.model.name)
-    found, notes = None, []
-    if explicit is None and settings.model.base_url and "api.openai.com" not in settings.model.base_url:
-        cache = _discovery_cache(settings)
-        found = discover_cached(
-            settings.model.base_url,
-            settings.model.name,
-            cache,
-            settings.model.refresh,
-            settings.model.api_key,
-        )
-        notes += [n for n in (found.note if found else "", cache.error or "") if n]
-    if (
-        explicit is None
-        and found is None
-        and catalog is None
-        and settings.model.fallback_context_window is None
-    ):
-        return None, "", notes  # resolve_model names the setting to provide
-    window, source = choose_window(
-        explicit,
-        found,
-        catalog.context_window if catalog else None,
-        settings.model.fallback_context_window,
-        settings.model.name,
-    )
-    return window, source, notes
+def _discovered(settings: Settings, notes: list[str]) -> Window | None:
+    """The window a self-hosted server reports, unless the user set one (OpenAI reports none)."""
+    model = settings.model
+    if explicit_window(model.name, model.overrides, model.facts()) is not None or is_openai(model.base_url):
+        return None
+    assert model.base_url is not None  # is_openai is true without a base URL
+    cache = _discovery_cache(settings)
+    found = discover_cached(model.base_url, model.name, cache, model.refresh, model.api_key)
+    notes += [n for n in (found.note if found else "", cache.error or "") if n]
+    return found.as_window() if found else None
 
 
 def _remote(settings: Settings) -> Backend:
-    window, source, notes = _window(settings)
-    flags = settings.model.facts()
-    if source not in ("", "catalog", "context_window setting"):
-        flags = replace(flags, context_window=window)  # discovered from the server, or the fallback
-    info = resolve_model(settings.model.name, settings.model.overrides, flags)
-    if source not in ("", "catalog", "context_window setting"):
-        info = replace(info, source=f"{info.source}; window from {source}")
+    model = settings.model
+    notes: list[str] = []
+    server = _discovered(settings, notes)
+    info = resolve_model(
+        model.name, model.overrides, model.facts(), server=server, fallback=model.fallback_context_window
+    )
     counter: Counter | None = None
-    if settings.model.base_url and "api.openai.com" not in settings.model.base_url:
-        counter = probe_tokenizer(settings.model.base_url, settings.model.name, settings.model.api_key)
+    if not is_openai(model.base_url):
+        assert model.base_url is not None
+        counter = probe_tokenizer(model.base_url, model.name, model.api_key)
         if counter is not None:
             notes.append(f"counting with the server's own tokenizer ({counter.encoding_name})")
 
@@ -118,17 +96,15 @@ def _remote(settings: Settings) -> Backend:
 
         formats = settings.paths.cache_dir / "response_formats.json" if settings.paths.cache_dir else None
         return OpenAIChatModel(
-            settings.model.name,
-            settings.model.api_key,
-            settings.model.base_url,
-            settings.model.timeout,
-            settings.model.max_retries,
-            formats_file=formats,
+            model.name, model.api_key, model.base_url, model.timeout, model.max_retries, formats_file=formats
         )
 
-    where = settings.model.base_url or "https://api.openai.com/v1"
     return Backend(
-        info, counter or TokenCounter.for_model(settings.model.name), where, open_model, "; ".join(notes)
+        info,
+        counter or TokenCounter.for_model(model.name),
+        server_url(model.base_url),
+        open_model,
+        "; ".join(notes),
     )
 
 
@@ -147,4 +123,5 @@ def available_models(settings: Settings) -> list[ModelListing]:
             settings.model.refresh,
         )
     catalog = load_catalog()
-    return [ModelListing(m.name, m.context_window, m.source) for m in catalog.models.values()]
+    source = f"catalog ({catalog.checked})"
+    return [ModelListing(m.name, m.context_window, source) for m in catalog.models.values()]

@@ -1,4 +1,7 @@
-"""The model catalog: context windows, output limits and prices, shipped as catalog.json."""
+"""The model's facts: its window and where it came from, output limits, prices and what a call costs.
+
+The catalog of known models ships as catalog.json.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,38 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from lessongen.errors import UsageError
 
+UNPRICED = "unpriced"  # the price source of a model nobody gave prices: it is free
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4}|latest|preview)$")
+
+
+class WindowSource(StrEnum):
+    """Where a model's context window came from, in the order of precedence."""
+
+    SETTING = "context_window setting"
+    SERVER = "server"
+    CATALOG = "catalog"
+    FALLBACK = "fallback_context_window"
+    GGUF = "GGUF file"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A context window and its provenance; detail says what the server reported it in."""
+
+    tokens: int
+    source: WindowSource
+    detail: str = ""  # e.g. "llama.cpp /props n_ctx"
+
+    def describe(self) -> str:
+        """Where the window came from, in words."""
+        return self.detail or self.source.value
 
 
 @dataclass(frozen=True)
@@ -26,12 +54,31 @@ class ModelInfo:
     input_price: float = 0.0
     cached_input_price: float = 0.0
     output_price: float = 0.0
-    source: str = "catalog"
+    price_source: str = "catalog"  # e.g. "catalog (2025-08-20) + config", or UNPRICED
+    window_source: WindowSource = WindowSource.CATALOG
+    window_detail: str = ""
 
     @property
     def input_limit(self) -> int:
         """The most prompt tokens the model accepts."""
         return min(self.context_window, self.max_input_tokens or self.context_window)
+
+    @property
+    def window(self) -> Window:
+        """The context window with its provenance."""
+        return Window(self.context_window, self.window_source, self.window_detail)
+
+    @property
+    def provenance(self) -> str:
+        """Where the facts came from, in words: the prices' source, and the window's when it differs."""
+        if self.window_source in (WindowSource.CATALOG, WindowSource.GGUF):
+            return self.price_source
+        return f"{self.price_source}; window from {self.window.describe()}"
+
+    def cost(self, prompt: int, reply: int, cached: int = 0) -> float:
+        """USD of one call: `cached` of the prompt tokens at the cached price (0: the most it can cost)."""
+        fresh = prompt - cached
+        return (fresh * self.input_price + cached * self.cached_input_price + reply * self.output_price) / 1e6
 
 
 @dataclass(frozen=True)
@@ -81,7 +128,7 @@ def _entry(name: str, raw: Mapping[str, Any], checked: str) -> ModelInfo:
         input_price=float(raw["input"]),
         cached_input_price=float(raw["input"] if cached is None else cached),
         output_price=float(raw["output"]),
-        source=f"catalog ({checked})",
+        price_source=f"catalog ({checked})",
     )
 
 
@@ -93,35 +140,79 @@ def load_catalog() -> Catalog:
     return Catalog(checked=raw["checked"], source=raw["source"], models=models)
 
 
+def choose_window(
+    explicit: int | None,
+    server: Window | None,
+    catalog: int | None,
+    fallback: int | None,
+    model: str = "the model",
+) -> Window:
+    """Explicit setting > the server's report > catalog > fallback_context_window; else one error."""
+    if explicit is not None:
+        return Window(explicit, WindowSource.SETTING)
+    if server is not None:
+        return server
+    if catalog is not None:
+        return Window(catalog, WindowSource.CATALOG)
+    if fallback is not None:
+        return Window(fallback, WindowSource.FALLBACK)
+    raise UsageError(
+        f"the context window of {model!r} is unknown: it is not in the catalog and no server reported it",
+        f'pass --context-window N, or set [models."{model}"] context_window or fallback_context_window '
+        "in lessongen.toml",
+    )
+
+
+def explicit_window(model: str, overrides: Mapping[str, ModelOverride], flags: ModelOverride) -> int | None:
+    """The window the user set for this model: a flag, else its [models.NAME] entry."""
+    configured = overrides.get(model)
+    return flags.context_window or (configured.context_window if configured else None)
+
+
+_PRICES = ("input_price", "cached_input_price", "output_price")
+
+
 def resolve_model(
     model: str,
     overrides: Mapping[str, ModelOverride],
     flags: ModelOverride,
     catalog: Catalog | None = None,
+    server: Window | None = None,
+    fallback: int | None = None,
 ) -> ModelInfo:
-    """Catalog entry < configured [models.NAME] entry < flags; a clear error when no window is known."""
+    """Catalog entry < configured [models.NAME] entry < flags, with the window from choose_window."""
     catalog = catalog or load_catalog()
     base = catalog.find(model)
+    window = choose_window(
+        explicit_window(model, overrides, flags),
+        server,
+        base.context_window if base else None,
+        fallback,
+        model,
+    )
     layers = [
         (layer, source)
         for layer, source in ((overrides.get(model), "config"), (flags, "flags"))
         if layer is not None and not layer.is_empty()
     ]
-    window = base.context_window if base else None
-    for layer, _ in layers:
-        window = layer.context_window or window
-    if window is None:
-        raise UsageError(
-            f"unknown model {model!r}: its context window is not in the catalog",
-            'pass --context-window N, or add [models."' + model + '"] context_window = N to lessongen.toml',
-        )
-    info = base or ModelInfo(name=model, context_window=window, max_output_tokens=min(4096, window // 4))
+    info = base or ModelInfo(
+        name=model,
+        context_window=window.tokens,
+        max_output_tokens=min(4096, window.tokens // 4),
+        price_source=UNPRICED,
+    )
     info = replace(info, name=model)
     for layer, source in layers:
-        changes = {k: v for k, v in vars(layer).items() if v is not None}
+        changes = {k: v for k, v in vars(layer).items() if v is not None and k != "context_window"}
         if "input_price" in changes and "cached_input_price" not in changes and base is None:
             changes["cached_input_price"] = changes["input_price"]
-        info = replace(info, **changes, source=source if base is None else f"{info.source} + {source}")
+        if any(k in changes for k in _PRICES):
+            priced = info.price_source != UNPRICED
+            changes["price_source"] = f"{info.price_source} + {source}" if priced else source
+        info = replace(info, **changes)
+    info = replace(
+        info, context_window=window.tokens, window_source=window.source, window_detail=window.detail
+    )
     if info.max_output_tokens > info.context_window:
         info = replace(info, max_output_tokens=info.context_window // 2)
     return info

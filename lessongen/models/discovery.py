@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from lessongen.config.fields import Secret
-from lessongen.errors import ModelError, UsageError
+from lessongen.errors import ModelError
+from lessongen.models.catalog import Window, WindowSource
 from lessongen.shared.http_json import JsonClient, Unreachable
 
 # Ollama's window when num_ctx is not set: 4096 since v0.6.7 (VRAM-tiered, never smaller, since
@@ -34,6 +35,10 @@ class Discovered:
     source: str  # e.g. "llama.cpp /props n_ctx"
     server: str = ""  # "ollama", "llama.cpp", "vllm" or "lmstudio"
     note: str = ""
+
+    def as_window(self) -> Window:
+        """The window with its provenance, for choose_window."""
+        return Window(self.window, WindowSource.SERVER, self.source)
 
 
 @dataclass(frozen=True)
@@ -157,28 +162,6 @@ def _search(client: JsonClient, model: str) -> Discovered | None:
         if found := probe(client, model):
             return found
     return None
-
-
-def choose_window(
-    explicit: int | None,
-    discovered: Discovered | None,
-    catalog: int | None,
-    fallback: int | None,
-    model: str = "the model",
-) -> tuple[int, str]:
-    """Explicit setting > discovered > catalog > fallback_context_window; an error names the flag."""
-    if explicit is not None:
-        return explicit, "context_window setting"
-    if discovered is not None:
-        return discovered.window, discovered.source
-    if catalog is not None:
-        return catalog, "catalog"
-    if fallback is not None:
-        return fallback, "fallback_context_window"
-    raise UsageError(
-        f"the context window of {model!r} is unknown: the server does not report it and it is not in the catalog",
-        "pass --context-window N, or set fallback_context_window in lessongen.toml",
-    )
 
 
 @dataclass(frozen=True)

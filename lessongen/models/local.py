@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lessongen.errors import DoesNotFitError, UsageError
-from lessongen.models.catalog import ModelInfo
+from lessongen.models.catalog import ModelInfo, WindowSource
 from lessongen.models.seam import Completion, Usage
 
 DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
@@ -66,6 +66,7 @@ class LocalModel:
         arch = probe.metadata.get("general.architecture", "llama")
         trained = int(probe.metadata.get(f"{arch}.context_length", DEFAULT_MAX_WINDOW))
         self.window = window or min(trained, DEFAULT_MAX_WINDOW)
+        self._window_set = window is not None
         self.path = path
         self.name = path.stem
         self._vocab = probe
@@ -75,7 +76,13 @@ class LocalModel:
 
     def info(self) -> ModelInfo:
         """The model's window and output limit; local calls cost nothing."""
-        return ModelInfo(self.name, self.window, max(self.window // 4, 64), source="local GGUF")
+        return ModelInfo(
+            self.name,
+            self.window,
+            max(self.window // 4, 64),
+            price_source="local GGUF (free)",
+            window_source=WindowSource.SETTING if self._window_set else WindowSource.GGUF,
+        )
 
     def count(self, text: str) -> int:
         """Tokens of a text with the model's own tokenizer."""

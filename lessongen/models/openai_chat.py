@@ -12,16 +12,12 @@ import openai
 
 from lessongen.config.fields import Secret
 from lessongen.errors import DoesNotFitError, ModelError, UsageError
-from lessongen.models.seam import Completion, Usage
+from lessongen.models.seam import Completion, Usage, is_openai, server_url
 
 # Placeholder for local servers that need no key: the SDK insists on one.
 _NO_KEY = "no-key-needed"
 # Response formats to try, most structured first; a server that rejects one is asked with the next.
 _FORMATS = ("json_schema", "json_object+schema", "json_object", "text")
-
-
-def _is_openai(base_url: str | None) -> bool:
-    return base_url is None or "api.openai.com" in base_url
 
 
 class OpenAIChatModel:
@@ -37,7 +33,7 @@ class OpenAIChatModel:
         malformed_retries: int = 2,
         formats_file: Path | None = None,
     ) -> None:
-        if api_key is None and _is_openai(base_url):
+        if api_key is None and is_openai(base_url):
             raise UsageError(
                 "no API key for OpenAI",
                 "set OPENAI_API_KEY, or --base-url for a server that needs no key",
@@ -49,9 +45,9 @@ class OpenAIChatModel:
             max_retries=max_retries,
         )
         self._model = model
-        self._official = _is_openai(base_url)
+        self._official = is_openai(base_url)
         self._malformed_retries = malformed_retries
-        self.where = base_url or "https://api.openai.com/v1"
+        self.where = server_url(base_url)
         self._formats_file = formats_file
         self._format_key = f"{self.where}|{model}"
         remembered = _read_formats(formats_file).get(self._format_key)

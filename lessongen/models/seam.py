@@ -6,6 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+OPENAI_URL = "https://api.openai.com/v1"  # where the openai SDK sends requests without a base URL
+
+
+def is_openai(base_url: str | None) -> bool:
+    """True when calls go to OpenAI itself (no base URL, or OpenAI's own)."""
+    return base_url is None or "api.openai.com" in base_url
+
+
+def server_url(base_url: str | None) -> str:
+    """The URL calls go to; shown in logs and run.json, never with a key."""
+    return base_url or OPENAI_URL
+
 
 @dataclass(frozen=True)
 class Usage:
