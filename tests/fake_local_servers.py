@@ -1,7 +1,7 @@
 """Tiny stand-ins for self-hosted model servers on 127.0.0.1, answering with each documented shape.
 
 Stdlib only. Each server is a context manager that binds a free port, serves from a thread and joins
-every handler thread when it stops. Requests are recorded without the Authorization value: only
+every handler thread when it stops (the plumbing is fake_http.py). Requests are recorded without the Authorization value: only
 whether one came and whether it was the expected Bearer key.
 
 The fake tokenizer splits text into chat markers such as <|im_start|>, words, single punctuation
@@ -15,15 +15,14 @@ from __future__ import annotations
 import json
 import re
 import socket
-import sys
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import TCPServer
 from types import TracebackType
 from typing import Any
+
+from fake_http import Answer, LocalHTTP
 
 _TOKEN = re.compile(r"<\|[a-z_]+\|>|\w+|[^\w\s]|\s+")
 BOS = 1
@@ -31,8 +30,8 @@ PER_MESSAGE = 5
 GENERATION_PROMPT = 3
 
 # A route answers (status, payload): a payload that is not bytes is sent as JSON.
-Answer = tuple[int, Any]
-Route = Callable[[Any], Answer]
+Reply = tuple[int, Any]
+Route = Callable[[Any], Reply]
 
 
 def fake_tokens(text: str, seed: int = 0) -> list[int]:
@@ -67,18 +66,21 @@ class LocalServer:
     delay: float = 0.0  # seconds to wait before answering (ended early when the server stops)
     redirect_to: str | None = None  # when set, every request is redirected here (302)
     seen: list[Seen] = field(default_factory=list)
-    errors: list[BaseException] = field(default_factory=list)  # failures inside the fake itself
-    stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _httpd: _HTTPServer | None = None
-    _thread: threading.Thread | None = None
+    _http: LocalHTTP = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._http = LocalHTTP(self.answer, "fake-local-server")
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Failures inside the fake itself."""
+        return self._http.errors
 
     @property
     def root(self) -> str:
         """http://127.0.0.1:PORT, the server's root."""
-        if self._httpd is None:
-            raise RuntimeError("the fake server is not running")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self._http.root
 
     @property
     def base_url(self) -> str:
@@ -92,32 +94,18 @@ class LocalServer:
             return [s.path for s in self.seen]
 
     def __enter__(self) -> LocalServer:
-        self.stopping.clear()
-        self._httpd = _HTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        httpd, thread = self._httpd, self._thread
-        if httpd is None or thread is None:
-            return
-        self.stopping.set()
-        httpd.shutdown()
-        httpd.server_close()  # joins the handler threads
-        thread.join()
-        self._httpd = self._thread = None
-        if kind is None and self.errors:
-            raise RuntimeError(f"the fake server failed {len(self.errors)} time(s)") from self.errors[0]
+        self._http.stop()
+        if kind is None:
+            self._http.raise_errors()
 
-    def answer(
-        self, method: str, path: str, headers: Mapping[str, str], raw: bytes
-    ) -> tuple[int, bytes, str]:
-        """Record a request and decide its status, body and Location (if redirected)."""
+    def answer(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> Answer:
+        """Record a request and decide its answer."""
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -126,59 +114,14 @@ class LocalServer:
         ok = auth is not None and self.api_key is not None and auth == f"Bearer {self.api_key}"
         with self.lock:
             self.seen.append(Seen(method, path, body, auth is not None, ok))
-        if self.delay:
-            self.stopping.wait(self.delay)
         if self.redirect_to is not None:
-            return 302, b"", self.redirect_to + path
+            return Answer(302, headers={"Location": self.redirect_to + path}, delay=self.delay)
         if self.raw_answer is not None:
-            return 200, self.raw_answer, ""
+            return Answer(200, self.raw_answer, delay=self.delay)
         route = self.routes.get((method, path))
         status, payload = route(body) if route else (404, {"error": f"no route {method} {path}"})
-        return status, payload if isinstance(payload, bytes) else json.dumps(payload).encode(), ""
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False  # so that server_close joins every handler thread
-    block_on_close = True
-
-    def __init__(self, fake: LocalServer) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        TCPServer.server_bind(self)  # HTTPServer's version looks up a host name: slow and not needed
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if error is not None and not isinstance(error, ConnectionError):  # a client hanging up is normal
-            self.fake.errors.append(error)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: keeps the test output clean, and no header can reach it."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, body, location = self.server.fake.answer(self.command, self.path, headers, raw)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if location:
-            self.send_header("Location", location)
-        self.end_headers()
-        self.wfile.write(body)
+        encoded = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return Answer(status, encoded, delay=self.delay)
 
 
 def closed_port_url() -> str:
@@ -211,7 +154,7 @@ def ollama_server(models: Mapping[str, OllamaModel], version: str = "0.12.6", **
     """Ollama: /api/show, /api/ps, /api/version and /v1/models; names may omit ':latest'."""
     full = {name if ":" in name else f"{name}:latest": m for name, m in models.items()}
 
-    def show(body: Any) -> Answer:
+    def show(body: Any) -> Reply:
         name = str((body or {}).get("model", ""))
         model = full.get(name if ":" in name else f"{name}:latest")
         if model is None:
@@ -231,7 +174,7 @@ def ollama_server(models: Mapping[str, OllamaModel], version: str = "0.12.6", **
             "capabilities": ["completion"],
         }
 
-    def ps(_body: Any) -> Answer:
+    def ps(_body: Any) -> Reply:
         loaded = [
             {"name": n, "model": n, "size": 1, "size_vram": 1, "context_length": m.loaded_window}
             for n, m in full.items()
@@ -266,13 +209,13 @@ def llama_cpp_server(
     if top_level_n_ctx is not None:
         props["n_ctx"] = top_level_n_ctx
 
-    def tokenize(body: Any) -> Answer:
+    def tokenize(body: Any) -> Reply:
         if not isinstance(body, dict) or "content" not in body:
             return 200, {"tokens": []}  # what llama-server answers to a body without "content"
         ids = fake_tokens(str(body["content"]), seed)
         return 200, {"tokens": ([BOS] if body.get("add_special") else []) + ids}
 
-    def apply_template(body: Any) -> Answer:
+    def apply_template(body: Any) -> Reply:
         return 200, {"prompt": chatml((body or {}).get("messages") or [])}
 
     routes: dict[tuple[str, str], Route] = {
@@ -289,7 +232,7 @@ def llama_cpp_server(
 def llama_cpp_python_server(model_id: str = "local-model", seed: int = 0, **options: Any) -> LocalServer:
     """llama-cpp-python's server: /extras/tokenize (with a BOS token on every text) and /v1/models."""
 
-    def tokenize(body: Any) -> Answer:
+    def tokenize(body: Any) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("input"), str):
             return 422, {"detail": [{"loc": ["body", "input"], "msg": "field required"}]}
         return 200, {"tokens": [BOS, *fake_tokens(body["input"], seed)]}
@@ -307,7 +250,7 @@ def llama_cpp_python_server(model_id: str = "local-model", seed: int = 0, **opti
 def vllm_server(models: Mapping[str, int], seed: int = 0, **options: Any) -> LocalServer:
     """vLLM: /v1/models with max_model_len and /tokenize for prompts and chats (messages)."""
 
-    def tokenize(body: Any) -> Answer:
+    def tokenize(body: Any) -> Reply:
         if not isinstance(body, dict) or body.get("model") not in models:
             return 404, {"object": "error", "message": "The model does not exist.", "code": 404}
         if isinstance(body.get("messages"), list):
@@ -343,7 +286,7 @@ class LMStudioModel:
 def lmstudio_server(models: Sequence[LMStudioModel], v1_only: bool = False, **options: Any) -> LocalServer:
     """LM Studio: /api/v0/models (or only 0.4's /api/v1/models) and /v1/models."""
 
-    def v0(_body: Any) -> Answer:
+    def v0(_body: Any) -> Reply:
         data = []
         for m in models:
             entry: dict[str, Any] = {"id": m.id, "object": "model", "type": "llm", "arch": "qwen2"}
@@ -356,7 +299,7 @@ def lmstudio_server(models: Sequence[LMStudioModel], v1_only: bool = False, **op
             data.append(entry)
         return 200, {"object": "list", "data": data}
 
-    def v1(_body: Any) -> Answer:
+    def v1(_body: Any) -> Reply:
         listed = []
         for m in models:
             instances = (

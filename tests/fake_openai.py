@@ -1,27 +1,24 @@
 """A fake OpenAI-compatible chat server on 127.0.0.1, for driving the real `openai` client in tests.
 
-Stdlib only, plus lessongen's token counter, so the usage it reports is what lessongen predicts.
+Stdlib only (the HTTP plumbing is fake_http.py), plus lessongen's token counter, so the usage it
+reports is what lessongen predicts.
 Replies come from a responder (by default a scene chapter about the files of the last user message),
 faults are scripted per chat call, and every request is recorded without its credentials.
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import re
-import socket
-import struct
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import TCPServer
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
+
+from fake_http import Answer, Drop, LocalHTTP
 
 from lessongen.tokens.counter import (
     REPLY_PRIMING,
@@ -276,20 +273,11 @@ class ChapterResponder:
 # ---- answers ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Outcome:
-    status: int | None
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: str | None = None  # "reset" or "disconnect": close without a response
-
-
 def _error(
     status: int, message: str, kind: str, code: str | None = None, param: str | None = None, **headers: str
-) -> _Outcome:
+) -> Answer:
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return _Outcome(status, json.dumps(body).encode(), {k.replace("_", "-"): v for k, v in headers.items()})
+    return Answer(status, json.dumps(body).encode(), {k.replace("_", "-"): v for k, v in headers.items()})
 
 
 def _format_shape(body: dict[str, Any]) -> str:
@@ -299,7 +287,7 @@ def _format_shape(body: dict[str, Any]) -> str:
     return "json_object+schema" if kind == "json_object" and "schema" in wanted else kind
 
 
-def _window_error(window: int, prompt: int, completion: int) -> _Outcome:
+def _window_error(window: int, prompt: int, completion: int) -> Answer:
     message = (
         f"This model's maximum context length is {window} tokens. However, you requested "
         f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the completion). "
@@ -308,7 +296,7 @@ def _window_error(window: int, prompt: int, completion: int) -> _Outcome:
     return _error(400, message, "invalid_request_error", "context_length_exceeded", "messages")
 
 
-def _fault_outcome(fault: Fault) -> _Outcome | None:
+def _fault_outcome(fault: Fault) -> Answer | None:
     """The answer of a fault that replaces the model's reply, or None for one that alters it."""
     wait = {"retry_after": fault.retry_after} if fault.retry_after is not None else {}
     if fault.kind == "rate_limited":
@@ -321,7 +309,7 @@ def _fault_outcome(fault: Fault) -> _Outcome | None:
             503, "The engine is currently overloaded, please try again later.", "server_error", **wait
         )
     if fault.kind in ("reset", "disconnect"):
-        return _Outcome(None, drop=fault.kind)
+        return Answer(drop=Drop(fault.kind))
     return None
 
 
@@ -387,22 +375,22 @@ class FakeServer:
         # answered with reject_status as servers do (llama-cpp-python answers 500, others 400 or 422).
         self.reject_formats = frozenset(reject_formats)
         self.reject_status = reject_status
-        self.errors: list[BaseException] = []  # failures inside the fake, e.g. a responder bug
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
         self._faults: deque[Fault | None] = deque(faults)
         self._requests: list[RecordedRequest] = []
         self._prompts: list[list[int]] = []  # token lists of answered prompts: the prompt cache
         self._calls = 0
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LocalHTTP(self.handle, "fake-openai")
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Failures inside the fake, e.g. a responder bug."""
+        return self._http.errors
 
     @property
     def port(self) -> int:
         """The bound port; the server must be running."""
-        if self._httpd is None:
-            raise RuntimeError("the fake server is not running")
-        return int(self._httpd.server_address[1])
+        return self._http.port
 
     @property
     def base_url(self) -> str:
@@ -427,28 +415,12 @@ class FakeServer:
 
     def start(self) -> FakeServer:
         """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
-        self.stopping.clear()
-        self._httpd = _HTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving, drop open connections and wait for every handler thread."""
-        httpd, thread = self._httpd, self._thread
-        if httpd is None or thread is None:
-            return
-        self.stopping.set()  # wakes handlers delaying a "timeout" answer
-        httpd.shutdown()
-        with self.lock:
-            for conn in httpd.connections:  # wakes handlers waiting on an idle keep-alive connection
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()  # joins the handler threads
-        thread.join()
-        self._httpd = self._thread = None
+        """Stop serving, drop open connections (a delayed "timeout" answer too) and join every handler."""
+        self._http.stop()
 
     def __enter__(self) -> FakeServer:
         return self.start()
@@ -457,10 +429,10 @@ class FakeServer:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-        if kind is None and self.errors:
-            raise RuntimeError(f"the fake server failed {len(self.errors)} time(s)") from self.errors[0]
+        if kind is None:
+            self._http.raise_errors()
 
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Outcome:
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         """Decide the answer to one request and record it (called from the handler threads)."""
         kept = {k: v for k, v in headers.items() if k not in _SECRET_HEADERS}
         try:
@@ -477,7 +449,7 @@ class FakeServer:
             return self._chat(record, fault)
         if method == "GET" and route == MODELS_PATH:
             model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake-openai"}
-            outcome = _Outcome(200, json.dumps({"object": "list", "data": [model]}).encode())
+            outcome = Answer(200, json.dumps({"object": "list", "data": [model]}).encode())
         else:
             outcome = _error(404, f"Unknown request URL: {method} {path}.", "invalid_request_error")
         self._record(replace(record, status=outcome.status))
@@ -489,7 +461,7 @@ class FakeServer:
             if prompt is not None:
                 self._prompts.append(prompt)
 
-    def _chat(self, record: RecordedRequest, fault: Fault | None) -> _Outcome:
+    def _chat(self, record: RecordedRequest, fault: Fault | None) -> Answer:
         kind = fault.kind if fault else None
         record = replace(record, fault=kind)
         body = record.body
@@ -513,7 +485,7 @@ class FakeServer:
         if outcome is None and (kind == "context_exceeded" or prompt_tokens + limit > self.context_window):
             outcome = _window_error(self.context_window, prompt_tokens, limit)
         if outcome is not None:
-            self._record(replace(record, status=outcome.status))
+            self._record(replace(record, status=None if outcome.drop else outcome.status))
             return outcome
         reply = self.responder(replace(record, status=200))
         if kind == "truncated":
@@ -528,76 +500,4 @@ class FakeServer:
             payload = payload[: len(payload) // 2]
         self._record(replace(record, status=200), prompt)
         delay = fault.delay if fault and kind == "timeout" else 0.0
-        return _Outcome(200, payload, {"x-request-id": f"req_fake{record.call:04d}"}, delay)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False  # so that server_close joins every handler thread
-    block_on_close = True
-
-    def __init__(self, fake: FakeServer) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        TCPServer.server_bind(self)  # HTTPServer's own version looks up a host name: slow and not needed
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.fake.lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.fake.lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if error is not None and not isinstance(error, ConnectionError):  # a client hanging up is normal
-            self.fake.errors.append(error)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: keeps the test output clean, and no header can reach it."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        try:
-            outcome = fake.handle(self.command, self.path, headers, raw)
-        except Exception as exc:  # a bug in the fake or its responder: answer now, fail the test at exit
-            fake.errors.append(exc)
-            outcome = _error(500, f"fake server failure: {type(exc).__name__}: {exc}", "fake_error")
-        if outcome.delay and fake.stopping.wait(outcome.delay):
-            outcome = _Outcome(None, drop="disconnect")
-        if outcome.drop:
-            self.close_connection = True
-            if outcome.drop == "reset":  # linger 0: the close sends RST instead of FIN
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-            return
-        try:
-            self.send_response(outcome.status or 500)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(outcome.body)))
-            for name, value in outcome.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(outcome.body)
-        except ConnectionError:  # the client gave up (its own timeout) before the answer
-            self.close_connection = True
+        return Answer(200, payload, {"x-request-id": f"req_fake{record.call:04d}"}, delay)

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
+import lessongen.tokens.counter as tokens
 from lessongen.tokens.counter import TokenCounter, count_chat, encoding_name_for_model, load_encoding
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "tiktoken"
+# The rank files that ship inside the package: the tests need nothing beside the repository.
+SHIPPED = Path(tokens.__file__).parent / "tokenizer_files"
 
 # The OpenAI cookbook's example conversation ("How to count tokens with tiktoken").
 COOKBOOK = [
@@ -86,7 +88,8 @@ def test_shipped_encoding_matches_tiktoken(
     import tiktoken.registry
 
     url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
-    shutil.copy(SHARED / f"{name}.tiktoken", tmp_path / hashlib.sha1(url.encode()).hexdigest())
+    # tiktoken checks the published sha256 of a cached file, so its reference is the published encoding.
+    shutil.copy(SHIPPED / f"{name}.tiktoken", tmp_path / hashlib.sha1(url.encode()).hexdigest())
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})  # force tiktoken to load from the user cache
     reference = tiktoken.get_encoding(name)
@@ -97,10 +100,8 @@ def test_shipped_encoding_matches_tiktoken(
 
 
 def test_shipped_files_are_the_published_ones() -> None:
-    import lessongen.tokens.counter as tokens
-
     for name, digest in tokens._SHIPPED.items():
-        data = (Path(tokens.__file__).parent / "tokenizer_files" / f"{name}.tiktoken").read_bytes()
+        data = (SHIPPED / f"{name}.tiktoken").read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest
 
 
