@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from fake_http import Answer, LocalHTTP
+from fake_http import Answer, Drop, LocalHTTP
 
 _TOKEN = re.compile(r"<\|[a-z_]+\|>|\w+|[^\w\s]|\s+")
 BOS = 1
@@ -65,6 +65,7 @@ class LocalServer:
     raw_answer: bytes | None = None  # when set, every request gets this body with status 200
     delay: float = 0.0  # seconds to wait before answering (ended early when the server stops)
     redirect_to: str | None = None  # when set, every request is redirected here (302)
+    drop: Drop | None = None  # when set, every connection is closed without an answer
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _http: LocalHTTP = field(init=False)
@@ -114,6 +115,8 @@ class LocalServer:
         ok = auth is not None and self.api_key is not None and auth == f"Bearer {self.api_key}"
         with self.lock:
             self.seen.append(Seen(method, path, body, auth is not None, ok))
+        if self.drop is not None:
+            return Answer(drop=self.drop)
         if self.redirect_to is not None:
             return Answer(302, headers={"Location": self.redirect_to + path}, delay=self.delay)
         if self.raw_answer is not None:
@@ -337,3 +340,8 @@ def not_found_server(**options: Any) -> LocalServer:
 def malformed_server(**options: Any) -> LocalServer:
     """Answers every request with status 200 and a JSON body cut short."""
     return LocalServer({}, raw_answer=b'{"data": [{"id": "m", "max_model_len": 40', **options)
+
+
+def reset_server(**options: Any) -> LocalServer:
+    """Accepts every connection and resets it (RST) without an answer."""
+    return LocalServer({}, drop=Drop.RESET, **options)
