@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from lessongen.conversation.prompts import PromptSet, load_prompts
 from lessongen.repo.walk import GitView
@@ -79,3 +80,14 @@ def make_repo(root: Path, modules: int = 6, lines: int = 60) -> Path:
         "from pkg.mod0 import area_0_1\n\n\ndef test_area():\n    assert area_0_1(2, 3) == 6\n"
     )
     return root
+
+
+def assert_one_line_error(result: Any, code: int, needle: str) -> str:
+    """A CLI result that failed with `code` and one `error:` line on stderr naming `needle`, no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert needle in errors[0], errors[0]
+    return str(errors[0])

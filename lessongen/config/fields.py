@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -68,6 +69,8 @@ def number(low: float, high: float | None = None) -> Callable[[object], float]:
             parsed = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise ValueError("expected a number") from None
+        if not math.isfinite(parsed):  # nan passes every comparison below and would turn a cap off
+            raise ValueError("expected a finite number")
         if parsed < low or (high is not None and parsed > high):
             bound = f"between {low} and {high}" if high is not None else f">= {low}"
             raise ValueError(f"expected a number {bound}")

@@ -25,6 +25,7 @@ from lessongen.config.groups import (
 )
 from lessongen.errors import UsageError
 from lessongen.models.catalog import ModelOverride
+from lessongen.shared.safe_read import SMALL_FILE_LIMIT, UnreadableFile, read_text
 
 
 @dataclass(frozen=True)
@@ -58,27 +59,42 @@ def _parse(key: str, value: object, where: str) -> Any:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_text(path, SMALL_FILE_LIMIT))
+    except UnreadableFile as exc:
+        raise UsageError(f"config file {path} is {exc.strerror}", "save it as a UTF-8 TOML file") from None
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}", "check the path") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}", "fix the file's syntax") from None
 
 
+def _lessongen_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """[tool.lessongen] of a pyproject.toml, None when absent; a `tool` or table of another type is an error."""
+    tool = data.get("tool", {})
+    table = tool.get("lessongen") if isinstance(tool, dict) else None
+    if not isinstance(tool, dict) or (table is not None and not isinstance(table, dict)):
+        shown = "tool" if not isinstance(tool, dict) else "tool.lessongen"
+        raise UsageError(
+            f"`{shown}` in {path} must be a table", "write it as [tool.lessongen] with settings below"
+        )
+    return table
+
+
 def find_config(repo: Path, explicit: Path | None) -> tuple[Path | None, dict[str, Any]]:
     """The config file and its lessongen table: --config, else lessongen.toml, else pyproject.toml."""
     if explicit is not None:
         data = _read_toml(explicit)
-        table = data.get("tool", {}).get("lessongen", data) if explicit.name == "pyproject.toml" else data
-        return explicit, table
+        if explicit.name == "pyproject.toml":
+            table = _lessongen_table(data, explicit)
+            return explicit, data if table is None else table
+        return explicit, data
     own = repo / "lessongen.toml"
     if own.is_file():
         return own, _read_toml(own)
     pyproject = repo / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("lessongen")
-        if isinstance(table, dict):
+        table = _lessongen_table(_read_toml(pyproject), pyproject)
+        if table is not None:
             return pyproject, table
     return None, {}
 

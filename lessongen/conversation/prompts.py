@@ -8,6 +8,7 @@ from pathlib import Path
 from string import Template
 
 from lessongen.errors import UsageError
+from lessongen.shared.safe_read import SMALL_FILE_LIMIT, UnreadableFile, read_text
 
 # Each template and the placeholders it may use ($name).
 TEMPLATES: dict[str, frozenset[str]] = {
@@ -49,7 +50,11 @@ def load_prompts(folder: Path | None = None) -> PromptSet:
     for name, allowed in TEMPLATES.items():
         path = folder / f"{name}.md"
         try:
-            text = path.read_text("utf-8")
+            text = read_text(path, SMALL_FILE_LIMIT)
+        except UnreadableFile as exc:
+            raise UsageError(
+                f"prompt template {path} is {exc.strerror}", "save it as a UTF-8 text file"
+            ) from None
         except OSError:
             raise UsageError(
                 f"prompt template {path} is missing or unreadable",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -11,8 +12,10 @@ from typing import Any
 import openai
 
 from lessongen.config.fields import Secret
-from lessongen.errors import DoesNotFitError, ModelError, UsageError
+from lessongen.errors import DoesNotFitError, ModelError, OutputError, UsageError
 from lessongen.models.seam import Completion, Usage, is_openai, server_url
+from lessongen.shared.safe_read import SMALL_FILE_LIMIT, read_text
+from lessongen.shared.storage import write_json
 
 # Placeholder for local servers that need no key: the SDK insists on one.
 _NO_KEY = "no-key-needed"
@@ -79,11 +82,10 @@ class OpenAIChatModel:
         known = _read_formats(self._formats_file)
         if known.get(self._format_key) != _FORMATS[self._format_index]:
             known[self._format_key] = _FORMATS[self._format_index]
-            try:
-                self._formats_file.parent.mkdir(parents=True, exist_ok=True)
-                self._formats_file.write_text(json.dumps(known, indent=1), "utf-8")
-            except OSError:
-                pass  # remembering is an optimisation; the run goes on
+            # Atomically: a FIFO or a device in its place is replaced, never written into. Remembering
+            # is an optimisation; a failure leaves the run going.
+            with contextlib.suppress(OutputError):
+                write_json(self._formats_file, known)
 
     def complete(
         self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
@@ -181,7 +183,7 @@ def _read_formats(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(read_text(path, SMALL_FILE_LIMIT))  # a FIFO or /dev/zero here is no cache
     except (OSError, ValueError):
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

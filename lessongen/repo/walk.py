@@ -13,6 +13,7 @@ from typing import BinaryIO
 from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
 from lessongen.repo.ignore import RuleLayer, Selection, decide, layer_from_lines
 from lessongen.shared.data import RepoScan, SkippedPath, SourceFile
+from lessongen.shared.safe_read import SMALL_FILE_LIMIT, open_regular, read_text
 
 _SNIFF = 8192
 _PIECE = 1 << 20
@@ -37,9 +38,9 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def _read_lines(path: Path) -> list[str] | None:
-    try:
-        return path.read_text("utf-8-sig", errors="replace").splitlines()  # git skips a leading BOM too
-    except OSError:
+    try:  # git skips a leading BOM too
+        return read_text(path, SMALL_FILE_LIMIT, "utf-8-sig", errors="replace").splitlines()
+    except OSError:  # missing, unreadable, a FIFO, a device or huge: no rules from it
         return None
 
 
@@ -105,7 +106,7 @@ def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | Skipp
     if size > cap:
         return SkippedPath(rel, "too large", f"{size:,} bytes > max_file_bytes {cap:,}")
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:  # swapped for a FIFO since the walk saw it: refused
             data = _read_capped(handle, cap)
     except OSError as exc:
         return SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__)

@@ -10,6 +10,7 @@ from typing import Any
 
 from lessongen.config.settings import Settings
 from lessongen.errors import OutputError
+from lessongen.shared.safe_read import STATE_FILE_LIMIT, describe, read_text
 
 
 def output_dir(settings: Settings) -> Path:
@@ -48,6 +49,10 @@ def write_json(path: Path, data: Any) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON file lessongen wrote; a damaged file is an OutputError, not a traceback."""
     try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        return json.loads(read_text(path, STATE_FILE_LIMIT))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot read {path}: {describe(exc)}", "remove the output folder or pass --force"
+        ) from None
+    except ValueError as exc:
         raise OutputError(f"cannot read {path}: {exc}", "remove the output folder or pass --force") from None
