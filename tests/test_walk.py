@@ -286,7 +286,7 @@ def test_a_file_that_grew_past_the_cap_after_listing_is_too_large(tmp_path: Path
 def test_read_source_on_a_folder_is_unreadable(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     result = read_source(tmp_path / "pkg", "pkg", 0, 100)
-    assert result == SkippedPath("pkg", "unreadable", os.strerror(errno.EISDIR))
+    assert result == SkippedPath("pkg", "unreadable", "a folder, not a regular file")
 
 
 def test_read_source_on_a_vanished_file_is_unreadable(tmp_path: Path) -> None:
