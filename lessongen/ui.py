@@ -16,6 +16,7 @@ from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
 from lessongen.repo.secrets import SecretsMode
+from lessongen.shared.text import first_few
 
 
 def make_console(stderr: bool = False, file: TextIO | None = None, width: int | None = None) -> Console:
@@ -97,7 +98,7 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         batches.add_column("first files")
         for batch in plan.batches:
             names = [p.label for p in batch.parts]
-            shown = ", ".join(names[:3]) + (f", +{len(names) - 3} more" if len(names) > 3 else "")
+            shown = first_few(names, 3, more=", +{} more")
             batches.add_row(str(batch.index + 1), str(len(batch.parts)), f"{batch.tokens:,}", shown)
         console.print(batches)
     if plan.calls:

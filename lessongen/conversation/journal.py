@@ -16,6 +16,7 @@ from typing import Any
 
 from lessongen.models.seam import Completion, Usage
 from lessongen.shared.storage import read_json, write_json
+from lessongen.shared.text import first_few
 
 STATE_DIR = ".lessongen"
 
@@ -118,6 +119,5 @@ def explain_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> lis
     old_files, new_files = saved.get("files", {}), current.get("files", {})
     changed = sorted(p for p in set(old_files) | set(new_files) if old_files.get(p) != new_files.get(p))
     if changed:
-        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        changes.append(f"repository files changed: {shown}")
+        changes.append(f"repository files changed: {first_few(changed, 5)}")
     return changes

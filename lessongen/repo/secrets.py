@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -10,7 +9,8 @@ from enum import StrEnum
 
 from lessongen.errors import UsageError
 from lessongen.repo.secret_rules import spans
-from lessongen.shared.data import SkippedPath, SourceFile
+from lessongen.shared.data import SkippedPath, SourceFile, text_digest
+from lessongen.shared.text import first_few
 
 # Bump when the rules change: files remembered as clean are scanned again.
 SCANNER_VERSION = 1
@@ -89,16 +89,16 @@ def describe(findings: Sequence[SecretFinding], most: int = 5) -> str:
     for finding in findings:
         lines.setdefault(finding.kind, []).append(finding.line)
     return "; ".join(
-        f"{kind} on line{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers[:most]))}"
-        + (f" and {len(numbers) - most} more" if len(numbers) > most else "")
+        f"{kind} on line{'s' if len(numbers) > 1 else ''} {first_few([str(n) for n in numbers], most)}"
         for kind, numbers in lines.items()
     )
 
 
 def _redacted(file: SourceFile, text: str, count: int) -> SourceFile:
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     note = f"{count} secret(s) redacted"
-    return replace(file, text=text, digest=digest, note=f"{file.note}; {note}" if file.note else note)
+    return replace(
+        file, text=text, digest=text_digest(text), note=f"{file.note}; {note}" if file.note else note
+    )
 
 
 def apply_secrets_policy(files: Sequence[SourceFile], mode: SecretsMode) -> SecretsResult:
@@ -122,7 +122,7 @@ def apply_secrets_policy(files: Sequence[SourceFile], mode: SecretsMode) -> Secr
             kept.append(file)
     if mode is SecretsMode.FAIL and findings:
         kinds = ", ".join(sorted({f.kind for f in findings}))
-        where = ", ".join(flagged[:5]) + (f" and {len(flagged) - 5} more" if len(flagged) > 5 else "")
+        where = first_few(flagged, 5)
         raise UsageError(
             f"{len(findings)} secret(s) ({kinds}) found in {len(flagged)} file(s): {where}",
             "pass --secrets redact to send them with the values replaced, or --secrets skip-file to leave "

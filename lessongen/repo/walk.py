@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from collections.abc import Callable, Sequence
@@ -12,7 +11,7 @@ from typing import BinaryIO
 
 from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
 from lessongen.repo.ignore import RuleLayer, Selection, decide, layer_from_lines
-from lessongen.shared.data import RepoScan, SkippedPath, SourceFile
+from lessongen.shared.data import RepoScan, SkippedPath, SourceFile, content_digest
 from lessongen.shared.safe_read import SMALL_FILE_LIMIT, open_regular, read_text
 
 _SNIFF = 8192
@@ -129,8 +128,7 @@ def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | Skipp
     reason = content_reason(rel, text[:_SNIFF])
     if reason:
         return SkippedPath(rel, reason)
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    return SourceFile(path=rel, text=text, digest=digest, size=len(data), note=note)
+    return SourceFile(path=rel, text=text, digest=content_digest(data), size=len(data), note=note)
 
 
 def _ignore_layers(folder: Path, rel: str) -> list[RuleLayer]:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def content_digest(data: bytes) -> str:
+    """The digest that names content in caches and manifests: blake2b, 16 bytes, in hex."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """The content digest of a text (lone surrogates from non-UTF-8 names kept, not refused)."""
+    return content_digest(text.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)
@@ -12,7 +23,7 @@ class SourceFile:
 
     path: str  # relative, with forward slashes
     text: str
-    digest: str  # blake2b of the raw bytes, used for caches and change detection
+    digest: str  # content_digest of the raw bytes (of the text once redacted): caches, change detection
     size: int
     note: str = ""  # e.g. "invalid UTF-8 replaced"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import multiprocessing
 import os
 import re
@@ -15,14 +14,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from types import TracebackType
 
-from lessongen.shared.data import FilePart, SourceFile
+from lessongen.shared.data import FilePart, SourceFile, text_digest
 from lessongen.tokens.cache import TokenCache
 from lessongen.tokens.counter import Counter, TokenCounter, count_texts
-
-
-def text_digest(text: str) -> str:
-    """The cache key of a piece of text."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 class CachedCounter:
