@@ -13,7 +13,7 @@ from lessongen.config.settings import Settings
 from lessongen.conversation.compose import Composer
 from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
 from lessongen.conversation.history import check_budget, make_policy
-from lessongen.conversation.ledger import LedgerEntry
+from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.live_run import Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
@@ -183,10 +183,7 @@ def execute(
     chat = runner.chat
     script = assemble(prepared, chat, complete=stopped is None)
     entries = tuple(chat.entries)
-    ratio = max(
-        (e.prompt_tokens / e.estimate_tokens for e in entries if e.usage_reported and e.estimate_tokens),
-        default=1.0,
-    )
+    ratio = estimate_ratio(entries)  # the rule the run's pre-flight checks scaled by
     ratio_note = (
         f"the server counts up to {ratio:.2f}x our estimate; pre-flight checks were scaled"
         if ratio > 1.01

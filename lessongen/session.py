@@ -71,9 +71,9 @@ def open_journal(prepared: Prepared, resume: bool, force: bool) -> tuple[Journal
 def deviations(plan: Plan, entries: tuple[LedgerEntry, ...], ratio_note: str) -> tuple[str, ...]:
     """How the calls made differ from the plan's (repairs, other summary points)."""
     planned = [c.label for c in plan.calls]
-    made = [e.label for e in entries if e.kind != "repair"]
+    made = [e.label for e in entries if e.kind is not CallKind.REPAIR]
     found: list[str] = []
-    repairs = sum(1 for e in entries if e.kind == "repair")
+    repairs = sum(1 for e in entries if e.kind is CallKind.REPAIR)
     if repairs:
         found.append(f"{repairs} repair turn(s) for unusable replies")
     differ = next((i for i, (p, m) in enumerate(zip(planned, made, strict=False)) if p != m), None)
@@ -92,12 +92,9 @@ def deviations(plan: Plan, entries: tuple[LedgerEntry, ...], ratio_note: str) ->
 
 def assemble(prepared: Prepared, chat: Conversation, complete: bool) -> Script:
     """The script in lesson order with anchors checked against the files."""
-    chapters = list(chat.chapters.values())
-    intro = [c for c in chapters if c.source == CallKind.INTRO.value]
-    body = sorted(
-        (c for c in chapters if c.source != CallKind.INTRO.value), key=lambda c: int(c.source.split()[-1])
-    )
+    # The intro (batch 0) opens the lesson, then the chapters in batch order.
+    ordered = sorted(chat.chapters.values(), key=lambda c: c.batch)
     line_counts = {f.path: f.line_count for f in prepared.scan.files}
-    checked, issues = check_chapters([*intro, *body], line_counts)
+    checked, issues = check_chapters(ordered, line_counts)
     uncovered = uncovered_files(checked, [p.path for p in prepared.parts]) if complete else ()
     return Script(f"{prepared.scan.root.name}: a guided tour", checked, issues, uncovered, complete)

@@ -156,7 +156,7 @@ def test_deviations_name_the_first_differing_call() -> None:
     from lessongen.session import deviations
 
     def entry(index: int, kind: str, label: str) -> LedgerEntry:
-        return LedgerEntry(index, kind, label, 10, 10, 1, 0, 0.0, 0.0, "stop", 1, 0.0, "text", True)
+        return LedgerEntry(index, CallKind(kind), label, 10, 10, 1, 0, 0.0, 0.0, "stop", 1, 0.0, "text", True)
 
     class FakePlan:
         calls = tuple(

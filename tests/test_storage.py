@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.errors import OutputError
 from lessongen.shared.storage import read_json, write_atomic, write_json
@@ -59,7 +60,7 @@ def test_damaged_state_is_an_output_error(tmp_path: Path) -> None:
 
 def _entry(estimate: int, prompt: int, reported: bool = True) -> LedgerEntry:
     return LedgerEntry(
-        1, "batch", "batch 1", estimate, prompt, 10, 0, 0.0, 0.0, "stop", 1, 0.0, "text", reported
+        1, CallKind.BATCH, "batch 1", estimate, prompt, 10, 0, 0.0, 0.0, "stop", 1, 0.0, "text", reported
     )
 
 

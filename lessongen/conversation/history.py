@@ -29,6 +29,7 @@ class CallKind(StrEnum):
     BATCH = "batch"
     SUMMARY = "summary"
     INTRO = "intro"
+    REPAIR = "repair"  # a second try at an unusable chapter reply (never planned)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lessongen.conversation.history import CallKind
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
     """One call as it happened."""
 
     index: int
-    kind: str  # batch, summary, intro, repair
+    kind: CallKind
     label: str
     estimate_tokens: int  # our count before sending
     prompt_tokens: int  # the server's count (our estimate when it reported none)
@@ -32,15 +34,13 @@ class LedgerEntry:
         return asdict(self)
 
 
-def entry_from_json(data: dict[str, Any]) -> LedgerEntry:
-    """A ledger entry read back from run.json or the journal."""
-    return LedgerEntry(**data)
-
-
 def estimate_ratio(entries: Sequence[LedgerEntry], recent: int = 3) -> float:
-    """How much the server's count exceeds ours, from the latest calls with reported usage (at least 1.0).
+    """How much the server's count exceeds ours: the most over the latest calls with reported usage, at least 1.0.
 
-    Servers that are not OpenAI tokenize differently; later pre-flight checks scale by this.
+    Servers that are not OpenAI tokenize differently; later pre-flight checks, cost caps and summary
+    decisions scale by this, and the run's note reports it. Only recent calls count because the
+    framing overhead weighs less as the prompt grows: the ratio of the first small calls would
+    over-scale the large ones. The floor keeps our own count as the lower bound.
     """
     ratios = [e.prompt_tokens / e.estimate_tokens for e in entries if e.usage_reported and e.estimate_tokens]
     return max([1.0, *ratios[-recent:]])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from lessongen.conversation.compose import Message
@@ -43,7 +43,7 @@ class Conversation:
     """The mutable state of one run: the chat, the chapters written so far and the ledger."""
 
     state: ChatState
-    chapters: dict[str, Chapter] = field(default_factory=dict)
+    chapters: dict[int, Chapter] = field(default_factory=dict)  # by batch number, 0 for the intro
     entries: list[LedgerEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -74,13 +74,13 @@ class Runner:
                 return self.chat
             preflight(call, p.policy, ratio)
             if call.kind is CallKind.SUMMARY:
-                text = self._ask(call.kind.value, call.label, call.messages, call.prompt_tokens, None).text
+                text = self._ask(call.kind, call.label, call.messages, call.prompt_tokens, None).text
                 if not text.strip():
                     text = "(the model returned an empty summary)"
                     self._note(f"{call.label}: empty summary")
             else:
                 text, chapter = self._chapter(call)
-                self.chat.chapters[chapter.source] = chapter
+                self.chat.chapters[call.first] = replace(chapter, batch=call.first)
             reply = p.composer.reply(text)
             self.chat.state = apply_reply(
                 self.chat.state, call, reply, p.batches, p.composer, p.policy.keep_recent
@@ -92,7 +92,7 @@ class Runner:
 
     def _chapter(self, call: PendingCall) -> tuple[str, Chapter]:
         source = call.label
-        first = self._ask(call.kind.value, call.label, call.messages, call.prompt_tokens, CHAPTER_SCHEMA)
+        first = self._ask(call.kind, call.label, call.messages, call.prompt_tokens, CHAPTER_SCHEMA)
         try:
             return first.text, parse_chapter(first.text, source)
         except ReplyError as problem:
@@ -104,7 +104,7 @@ class Runner:
         estimate = prompt_tokens(messages)
         try:
             check_prompt(f"repair {call.label}", estimate, self.p.policy, estimate_ratio(self.chat.entries))
-            second = self._ask("repair", f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)
+            second = self._ask(CallKind.REPAIR, f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)
         except DoesNotFitError:
             self._note(
                 f"{source}: the reply was unusable ({reason}) and a repair turn would not fit; kept raw"
@@ -121,7 +121,7 @@ class Runner:
 
     def _ask(
         self,
-        kind: str,
+        kind: CallKind,
         label: str,
         messages: Sequence[Message],
         estimate: int,
@@ -152,13 +152,15 @@ class Runner:
             self.journal.save(index, key, label, completion, seconds)
         entry = self._entry(index, kind, label, estimate, completion, seconds, replayed=saved is not None)
         self.chat.entries.append(entry)
-        self.observer.call_finished(entry, self.chat.state.next_batch + (kind == "batch"), len(p.batches))
+        self.observer.call_finished(
+            entry, self.chat.state.next_batch + (kind is CallKind.BATCH), len(p.batches)
+        )
         return completion
 
     def _entry(
         self,
         index: int,
-        kind: str,
+        kind: CallKind,
         label: str,
         estimate: int,
         completion: Completion,

@@ -81,8 +81,9 @@ class Chapter:
 
     title: str
     scenes: tuple[Scene, ...]
-    source: str = ""  # "batch 3", "intro"
+    source: str = ""  # "batch 3", "intro": shown to readers
     problems: tuple[str, ...] = field(default=())
+    batch: int = 0  # the 1-based batch it answers, 0 for the intro: what orders the chapters
 
 
 class ReplyError(ValueError):
