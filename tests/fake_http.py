@@ -37,6 +37,8 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait first; a stop during the wait drops the connection
     drop: Drop | None = None
+    content_type: str = "application/json"
+    trickle: float = 0.0  # seconds between the body's bytes, sent one at a time; 0 sends it at once
 
 
 # (method, path with query, lower-case headers, raw body) -> answer
@@ -160,11 +162,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(answer.body)
+            if answer.trickle:
+                self._trickle(answer)
+            else:
+                self.wfile.write(answer.body)
         except ConnectionError:  # the client gave up (its own timeout) before the answer
             self.close_connection = True
+
+    def _trickle(self, answer: Answer) -> None:
+        """The body one byte at a time, until it is sent, the client hangs up or the server stops."""
+        self.close_connection = True
+        for i in range(len(answer.body)):
+            self.wfile.write(answer.body[i : i + 1])
+            self.wfile.flush()
+            if self.server.owner.stopping.wait(answer.trickle):
+                return

@@ -51,7 +51,9 @@ class Fault:
 
     kind: str
     retry_after: str | None = None  # the Retry-After header in seconds; "0.1" is fine
-    delay: float = 0.0  # "timeout" only: seconds to wait before answering
+    delay: float = 0.0  # "timeout": seconds to wait before answering; "trickle": seconds per byte
+    size: int = 0  # "oversized": characters of the reply; "deep_json" / "deep_body": nesting depth
+    usage: tuple[int, int, int] | None = None  # "usage": the prompt, cached and completion tokens reported
 
     @classmethod
     def rate_limited(cls, retry_after: str | None = "0.1") -> Fault:
@@ -97,6 +99,73 @@ class Fault:
     def context_exceeded(cls) -> Fault:
         """HTTP 400 context_length_exceeded whatever the prompt's size."""
         return cls("context_exceeded")
+
+    # Malformed responses: HTTP 200, but not a usable chat completion.
+    @classmethod
+    def no_choices(cls) -> Fault:
+        """A completion whose `choices` is an empty list."""
+        return cls("no_choices")
+
+    @classmethod
+    def null_message(cls) -> Fault:
+        """A completion whose first choice has `message: null`."""
+        return cls("null_message")
+
+    @classmethod
+    def html(cls) -> Fault:
+        """An HTML page with Content-Type text/html, as a proxy's error page."""
+        return cls("html")
+
+    @classmethod
+    def event_stream(cls) -> Fault:
+        """A server-sent event stream (the completion in chunks) though no stream was asked for."""
+        return cls("event_stream")
+
+    @classmethod
+    def deep_body(cls, depth: int = 100_000) -> Fault:
+        """A JSON body nested `depth` levels deep."""
+        return cls("deep_body", size=depth)
+
+    @classmethod
+    def trickle(cls, seconds_per_byte: float = 0.2) -> Fault:
+        """The normal answer, its body sent one byte at a time: each read is quick, the whole is not."""
+        return cls("trickle", delay=seconds_per_byte)
+
+    # Hostile replies: a well-formed completion whose text is a hostile chapter.
+    @classmethod
+    def oversized(cls, chars: int = 10_000_000) -> Fault:
+        """The max tokens asked for ignored: a chapter whose narration makes it `chars` characters long."""
+        return cls("oversized", size=chars)
+
+    @classmethod
+    def deep_json(cls, depth: int = 5000) -> Fault:
+        """A chapter whose scenes nest `depth` lists deep."""
+        return cls("deep_json", size=depth)
+
+    @classmethod
+    def huge_number(cls) -> Fault:
+        """A chapter whose first anchor starts at line 1e999 (infinity as a float)."""
+        return cls("huge_number")
+
+    @classmethod
+    def fenced_narration(cls) -> Fault:
+        """A fenced JSON chapter whose narration itself holds a fenced code sample."""
+        return cls("fenced_narration")
+
+    @classmethod
+    def negative_lines(cls) -> Fault:
+        """A chapter whose anchors cover lines -5 to -1."""
+        return cls("negative_lines")
+
+    @classmethod
+    def markup(cls) -> Fault:
+        """A chapter whose titles, narration, notes and anchor paths carry HTML, headings, NUL and controls."""
+        return cls("markup")
+
+    @classmethod
+    def bad_usage(cls, prompt: int, cached: int, completion: int) -> Fault:
+        """The normal answer with these usage numbers reported instead of the true ones."""
+        return cls("usage", usage=(prompt, cached, completion))
 
 
 @dataclass(frozen=True)
@@ -313,6 +382,69 @@ def _fault_outcome(fault: Fault) -> Answer | None:
     return None
 
 
+MARKUP_TEXT = (
+    "<script>alert(1)</script>\n# Injected heading\n<img src=x onerror=alert(1)> ![t](http://x/t.png)"
+)
+_HOSTILE_REPLIES = ("oversized", "deep_json", "huge_number", "fenced_narration", "negative_lines", "markup")
+
+
+def _hostile_reply(fault: Fault, content: str) -> str:
+    """The default chapter turned into the hostile chapter a reply fault asks for."""
+    chapter = json.loads(content)
+    scenes = chapter["scenes"]
+    if fault.kind == "deep_json":
+        return (
+            json.dumps({"title": chapter["title"]})[:-1]
+            + ', "scenes": '
+            + "[" * fault.size
+            + "]" * fault.size
+            + "}"
+        )
+    if fault.kind == "oversized":
+        scenes[0]["narration"] += " padding" * (fault.size // 8)
+    for scene in scenes:
+        for anchor in scene["anchors"]:
+            if fault.kind == "negative_lines":
+                anchor.update(start_line=-5, end_line=-1)
+            elif fault.kind == "huge_number":
+                anchor["start_line"] = "__1e999__"
+            elif fault.kind == "markup":
+                anchor["path"] += "\x00\n# not a path"
+        if fault.kind == "fenced_narration":
+            scene["narration"] += " Try it:\n```python\nprint(area(2, 3))\n```\nThen ``` closes nothing."
+        elif fault.kind == "markup":
+            scene["title"] += "\n# Injected title <b>bold</b>\x1b[31m"
+            scene["narration"] = MARKUP_TEXT + "\n\n" + scene["narration"] + "\n---\n| a | b |"
+            scene["visual_notes"] += "\n## Injected notes <iframe src=x>"
+            scene["id"] += "`<u>id</u>\n"
+    if fault.kind == "markup":
+        chapter["title"] += "\n# Injected chapter </h2><script>x()</script>"
+    text = json.dumps(chapter, indent=1)
+    if fault.kind == "fenced_narration":
+        return f"Here is the chapter:\n```json\n{text}\n```\nHope this helps."
+    return text.replace('"__1e999__"', "1e999")
+
+
+def _malformed_outcome(fault: Fault, payload: dict[str, Any]) -> Answer | None:
+    """The HTTP 200 answer of a malformed-response fault, or None for other faults."""
+    if fault.kind == "no_choices":
+        return Answer(200, json.dumps({**payload, "choices": []}).encode())
+    if fault.kind == "null_message":
+        choice = {**payload["choices"][0], "message": None}
+        return Answer(200, json.dumps({**payload, "choices": [choice]}).encode())
+    if fault.kind == "html":
+        page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+        return Answer(200, page, content_type="text/html")
+    if fault.kind == "event_stream":
+        message = payload["choices"][0]["message"]
+        chunk = {**payload, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": message}]}
+        events = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n"
+        return Answer(200, events.encode(), content_type="text/event-stream")
+    if fault.kind == "deep_body":
+        return Answer(200, b'{"choices": ' + b"[" * fault.size + b"]" * fault.size + b"}")
+    return None
+
+
 def _invalid_chat(body: Any) -> str:
     """Why a chat body is unusable, or "" when it is fine."""
     if not isinstance(body, dict):
@@ -488,16 +620,27 @@ class FakeServer:
             self._record(replace(record, status=None if outcome.drop else outcome.status))
             return outcome
         reply = self.responder(replace(record, status=200))
+        if fault and kind in _HOSTILE_REPLIES:
+            reply = Reply(_hostile_reply(fault, reply.content), reply.finish_reason)
         if kind == "truncated":
             reply = Reply(
                 tokenizer.truncate(reply.content, tokenizer.counter.count(reply.content) // 2), "length"
             )
-        if limit and tokenizer.counter.count(reply.content) > limit:
-            reply = Reply(tokenizer.truncate(reply.content, limit), "length")
-        usage = (prompt_tokens, cached, tokenizer.counter.count(reply.content))
-        payload = json.dumps(_completion(record.call, body["model"], reply, usage)).encode()
+        if kind == "oversized":  # the limit ignored; counting megabytes would only slow the test
+            usage = (prompt_tokens, cached, len(reply.content) // 4)
+        else:
+            if limit and tokenizer.counter.count(reply.content) > limit:
+                reply = Reply(tokenizer.truncate(reply.content, limit), "length")
+            usage = (prompt_tokens, cached, tokenizer.counter.count(reply.content))
+        if fault and fault.usage is not None:
+            usage = fault.usage
+        completion = _completion(record.call, body["model"], reply, usage)
+        self._record(replace(record, status=200), prompt)
+        if fault and (malformed := _malformed_outcome(fault, completion)):
+            return malformed
+        payload = json.dumps(completion).encode()
         if kind == "malformed":
             payload = payload[: len(payload) // 2]
-        self._record(replace(record, status=200), prompt)
         delay = fault.delay if fault and kind == "timeout" else 0.0
-        return Answer(200, payload, {"x-request-id": f"req_fake{record.call:04d}"}, delay)
+        trickle = fault.delay if fault and kind == "trickle" else 0.0
+        return Answer(200, payload, {"x-request-id": f"req_fake{record.call:04d}"}, delay, trickle=trickle)

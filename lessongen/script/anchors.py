@@ -49,12 +49,16 @@ def check_anchor(anchor: Anchor, known: Mapping[str, int]) -> tuple[Anchor | Non
         notes.append("start and end swapped")
     if start > lines:
         return None, f"lines {anchor.start_line}-{anchor.end_line} are past the end of {path} ({lines} lines)"
+    if end < 1:
+        return None, f"lines {anchor.start_line}-{anchor.end_line} are before the first line of {path}"
     if start < 1:
         start = 1
         notes.append("start raised to line 1")
     if end > lines:
         end = lines
         notes.append(f"end clamped to the last line ({lines})")
+    if not 1 <= start <= end <= lines:  # what every later stage and script.schema.json rely on
+        return None, f"lines {anchor.start_line}-{anchor.end_line} are not in {path} ({lines} lines)"
     return Anchor(path, start, end), "; ".join(notes)
 
 

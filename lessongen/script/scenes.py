@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,7 +11,8 @@ from typing import Any
 
 WORDS_PER_MINUTE = 150  # a calm presenter's speaking rate
 _MIN_SCENE_SECONDS = 5.0
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+_FENCE_LINE = re.compile(r"^[ \t]*```[^`\n]*$", re.MULTILINE)
+_DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 
 # The JSON schema of one chapter, asked for with structured outputs where the server supports them.
 CHAPTER_SCHEMA: dict[str, Any] = {
@@ -90,14 +92,48 @@ class ReplyError(ValueError):
     """A reply that is not a valid chapter; the message says what is wrong, for the repair turn."""
 
 
-def _json_text(text: str) -> str:
-    fenced = _FENCE.search(text)
-    if fenced:
-        text = fenced.group(1)
+def _candidates(text: str) -> list[str]:
+    """Where the chapter's JSON may be, most likely first: all of it, inside fences, the outer braces.
+
+    A fence is only a line of its own: a JSON string cannot hold a raw newline, so backticks inside
+    the narration never end a fenced block.
+    """
+    found = [text.strip()]
+    fences = list(_FENCE_LINE.finditer(text))
+    if len(fences) >= 2:
+        found += [text[fences[0].end() : fences[1].start()], text[fences[0].end() : fences[-1].start()]]
     start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
+    if 0 <= start < end:
+        found.append(text[start : end + 1])
+    return list(dict.fromkeys(c.strip() for c in found if c.strip()[:1] == "{" and c.strip()[-1:] == "}"))
+
+
+def _load(candidate: str) -> object:
+    """JSON data, or a ReplyError; never RecursionError, OverflowError or a digit-limit ValueError."""
+    try:
+        return json.loads(candidate)
+    except json.JSONDecodeError as exc:
+        raise ReplyError(f"the JSON is invalid ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise ReplyError("the JSON nests too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise ReplyError(f"the JSON holds an unusable value ({str(exc)[:80]})") from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    candidates = _candidates(text)
+    if not candidates:
         raise ReplyError("the answer contains no JSON object")
-    return text[start : end + 1]
+    problem = ReplyError("the answer must be one JSON object")
+    for candidate in candidates:
+        try:
+            data = _load(candidate)
+        except ReplyError as exc:
+            problem = exc
+            continue
+        if isinstance(data, dict):
+            return data
+    raise problem
 
 
 def _string(raw: Mapping[str, Any], key: str, where: str, required: bool = True) -> str:
@@ -109,13 +145,28 @@ def _string(raw: Mapping[str, Any], key: str, where: str, required: bool = True)
     return value.strip()
 
 
+def _line(value: object) -> int:
+    """A line number from an int, an integral finite float or a digit string; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    raise ValueError(value)
+
+
 def _anchor(raw: object, where: str) -> Anchor:
     if not isinstance(raw, Mapping):
         raise ReplyError(f"{where} must be an object with path, start_line and end_line")
     path = _string(raw, "path", where)
     try:
-        start, end = int(raw["start_line"]), int(raw["end_line"])
-    except (KeyError, TypeError, ValueError):
+        start, end = _line(raw.get("start_line")), _line(raw.get("end_line"))
+    except ValueError:
         raise ReplyError(f"{where} needs whole-number start_line and end_line") from None
     return Anchor(path, start, end)
 
@@ -128,24 +179,20 @@ def _scene(raw: object, index: int) -> Scene:
     files_raw = raw.get("files") or []
     if not isinstance(anchors_raw, list) or not isinstance(files_raw, list):
         raise ReplyError(f"{where}.anchors and {where}.files must be lists")
+    scene_id = raw.get("id")
     return Scene(
-        id=str(raw.get("id") or f"s{index + 1}"),
+        id=scene_id.strip() if isinstance(scene_id, str) and scene_id.strip() else f"s{index + 1}",
         title=_string(raw, "title", where),
         narration=_string(raw, "narration", where),
         anchors=tuple(_anchor(a, f"{where}.anchors[{i}]") for i, a in enumerate(anchors_raw)),
-        files=tuple(str(f) for f in files_raw),
+        files=tuple(f for f in files_raw if isinstance(f, str)),
         visual_notes=_string(raw, "visual_notes", where, required=False),
     )
 
 
 def parse_chapter(text: str, source: str) -> Chapter:
     """A chapter from a reply: JSON (optionally fenced or with prose around it) that follows the schema."""
-    try:
-        data = json.loads(_json_text(text))
-    except json.JSONDecodeError as exc:
-        raise ReplyError(f"the JSON is invalid ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise ReplyError("the answer must be one JSON object")
+    data = _json_object(text)
     scenes = data.get("scenes")
     if not isinstance(scenes, list) or not scenes:
         raise ReplyError("'scenes' must be a non-empty list")

@@ -1,0 +1,90 @@
+"""Hostile model replies over real HTTP: each ends in a usable chapter, a repair turn or a flagged scene.
+
+The real openai client talks to the fake server; every test checks the exit code, that no traceback
+is printed, and what the server received.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_openai import FakeServer, Fault
+from helpers import make_repo
+from test_run import check_script, run_cli
+
+# Room in the reply reserve for 5,000 levels of nesting (one token each), so the reply arrives whole.
+ROOMY = ("--max-reply-tokens", "12000")
+
+
+def ledger(out: Path) -> dict[str, Any]:
+    return json.loads((out / "run.json").read_text())
+
+
+def scenes(out: Path) -> list[dict[str, Any]]:
+    script = json.loads((out / "script.json").read_text())
+    return [s for c in script["chapters"] for s in c["scenes"]]
+
+
+@pytest.mark.parametrize(
+    ("fault", "repair_for"),
+    [
+        (Fault.huge_number(), "whole-number start_line"),
+        (Fault.deep_json(), "nests too deeply"),
+    ],
+    ids=["1e999", "deep-json"],
+)
+def test_an_unusable_chapter_gets_a_repair_turn(
+    fake_openai: FakeServer, tmp_path: Path, fault: Fault, repair_for: str
+) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(fault)
+    code, _, stderr = run_cli(fake_openai, repo, out, *ROOMY)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    sent = fake_openai.chat_requests
+    assert [c["kind"] for c in ledger(out)["calls"]] == ["batch", "repair", "intro"] and len(sent) == 3
+    assert repair_for in sent[1].messages[-1]["content"]
+    check_script(repo, out)  # schema-valid, every anchor inside its file
+
+
+def test_fences_inside_the_narration_are_kept(fake_openai: FakeServer, tmp_path: Path) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(Fault.fenced_narration())
+    code, _, stderr = run_cli(fake_openai, repo, out)
+    assert code == 0 and "Traceback" not in stderr, stderr
+    assert len(fake_openai.chat_requests) == 2  # no repair turn
+    assert "```python" in scenes(out)[1]["narration"]
+    assert not any("flagged" in s for s in scenes(out))
+
+
+def test_negative_anchor_lines_are_dropped_and_reported(fake_openai: FakeServer, tmp_path: Path) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(Fault.negative_lines())
+    code, _, stderr = run_cli(fake_openai, repo, out)
+    assert code == 0 and "Traceback" not in stderr, stderr
+    assert len(fake_openai.chat_requests) == 2  # no repair turn
+    script = check_script(repo, out)
+    assert all(s["anchors"] == [] for c in script["chapters"][1:] for s in c["scenes"])
+    assert {i["problem"].split(" are ")[1] for i in script["anchor_issues"]} == {
+        f"before the first line of {i['path']}" for i in script["anchor_issues"]
+    }
+    assert script["anchor_issues"] and not any(i["repaired"] for i in script["anchor_issues"])
+
+
+def test_a_journaled_deep_reply_is_repaired_on_resume(fake_openai: FakeServer, tmp_path: Path) -> None:
+    """The reply is saved before it is parsed: the resume parses it again and must not crash."""
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(Fault.deep_json())
+    code, _, stderr = run_cli(fake_openai, repo, out, *ROOMY, "--max-calls", "1")
+    assert code == 4, stderr
+    assert "--max-calls 1 reached" in stderr and "Traceback" not in stderr
+    code, _, stderr = run_cli(fake_openai, repo, out, *ROOMY, "--resume")
+    assert code == 0, stderr
+    first, repair, intro = fake_openai.chat_requests
+    assert repair.messages[:-2] == first.messages  # the saved answer is not asked for again
+    assert "nests too deeply" in repair.messages[-1]["content"]
+    assert "introduction" in intro.messages[-1]["content"].lower()
+    assert [c["replayed"] for c in ledger(out)["calls"]] == [True, False, False]
