@@ -20,47 +20,105 @@ from lessongen.conversation.prompts import load_prompts
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
 from lessongen.models.backend import Backend, choose_backend
 from lessongen.models.seam import ChatModel
-from lessongen.repo.secrets import SCANNER_VERSION, SecretsMode, SecretsResult, apply_secrets_policy
+from lessongen.repo.secrets import (
+    SCANNER_VERSION,
+    SecretFinding,
+    SecretsMode,
+    SecretsResult,
+    apply_secrets_policy,
+)
 from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.script.assemble import Script
 from lessongen.script.outputs import run_report, write_outputs
 from lessongen.session import assemble, deviations, open_journal
-from lessongen.shared.data import Batch, RepoScan, SourceFile
+from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir
 from lessongen.tokens.cache import TokenCache
+from lessongen.tokens.counter import Counter
 from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
+
+
+@dataclass(frozen=True)
+class Caches:
+    """What a run remembers from earlier runs: token counts, and files known to hold no secret."""
+
+    tokens: TokenCache
+    clean: TokenCache  # digest -> findings (0: clean), for the scanner version that found them
+
+    @classmethod
+    def open(cls, cache_dir: Path | None, encoding: str) -> Caches:
+        """The caches in `cache_dir` (None: in memory only) for counts in `encoding`."""
+        path = cache_dir / "tokens.sqlite" if cache_dir else None
+        return cls(TokenCache(path, encoding), TokenCache(path, f"secrets-scan:{SCANNER_VERSION}"))
+
+    def flush(self) -> None:
+        """Write what was learned; a cache that cannot be written only costs time next run."""
+        self.tokens.flush()
+        self.clean.flush()
+
+
+@dataclass(frozen=True)
+class RepoRead:
+    """The repository as it will be sent: screened for secrets and counted."""
+
+    scan: RepoScan
+    parts: tuple[FilePart, ...]
+    findings: tuple[SecretFinding, ...]
 
 
 def prepare(
     settings: Settings,
     backend: Backend | None = None,
     git_probe: Callable[[Path], GitView | None] = probe_git,
+    caches: Caches | None = None,
 ) -> Prepared:
     """Resolve the model, walk and count the repository, and cut it into batches."""
     backend = backend or choose_backend(settings)
-    model, counter = backend.info, backend.counter
+    counter = backend.counter
+    caches = caches or Caches.open(settings.paths.cache_dir, counter.encoding_name)
     composer = Composer(load_prompts(settings.paths.prompts_dir), counter)
-    policy = make_policy(model, settings.history)
+    policy = make_policy(backend.info, settings.history)
     system_tokens = composer.system().tokens
     budget = policy.batch_budget(system_tokens)
-    cache_dir = settings.paths.cache_dir
-    cache_path = cache_dir / "tokens.sqlite" if cache_dir else None
-    cache = TokenCache(cache_path, counter.encoding_name)
+    read = read_repository(settings, counter, caches, git_probe)
+    batches = cut_batches(read.parts, budget, composer, CachedCounter(counter, caches.tokens))
+    caches.flush()
+    return Prepared(
+        settings=settings,
+        backend=backend,
+        composer=composer,
+        policy=policy,
+        scan=read.scan,
+        parts=read.parts,
+        batches=batches,
+        budget=budget,
+        system_tokens=system_tokens,
+        notes=tuple(n for n in (backend.notice, caches.tokens.error) if n),
+        secrets=read.findings,
+    )
+
+
+def read_repository(
+    settings: Settings,
+    counter: Counter,
+    caches: Caches,
+    git_probe: Callable[[Path], GitView | None] = probe_git,
+) -> RepoRead:
+    """Walk the repository, screen each file for secrets and count it while the walk reads on."""
     mode = settings.walk.secrets
     screened: list[SecretsResult] = []
-    clean = TokenCache(cache_path, f"secrets-scan:{SCANNER_VERSION}")  # files known to hold no secret
-    with BackgroundCounter(counter, cache) as counting:  # counts while the walk reads on
+    with BackgroundCounter(counter, caches.tokens) as counting:
 
         def screen(file: SourceFile) -> None:
             # Secrets are redacted (or the file held back) before anything is counted or sent; in
             # fail mode files are held back until the walk has seen every file, then the run refuses.
-            if clean.get(file.digest) == 0:
+            if caches.clean.get(file.digest) == 0:
                 result = SecretsResult((file,), (), ())
             else:
                 checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
                 result = apply_secrets_policy((file,), checking)
                 if mode is not SecretsMode.OFF:
-                    clean.put_many({file.digest: len(result.findings)})
+                    caches.clean.put_many({file.digest: len(result.findings)})
             screened.append(result)
             for kept in result.files:
                 counting.add(kept)
@@ -80,29 +138,16 @@ def prepare(
             flagged = {f.path for f in findings}
             apply_secrets_policy([f for f in scan.files if f.path in flagged], SecretsMode.FAIL)  # raises
         scan = _screened_scan(scan, screened)
-        parts = counting.parts(scan.files)
-    batches: tuple[Batch, ...] = ()
-    if budget > 0:
-        remembered = CachedCounter(counter, cache)  # split pieces are remembered too
-        batches = make_batches(parts, budget, partial(split_part, counter=remembered), composer.part_overhead)
-    cache.flush()
-    clean.flush()
-    notes = tuple(n for n in (backend.notice, cache.error) if n)
-    return Prepared(
-        settings,
-        backend,
-        model,
-        counter,
-        composer,
-        policy,
-        scan,
-        parts,
-        batches,
-        budget,
-        system_tokens,
-        notes,
-        findings,
-    )
+        return RepoRead(scan, counting.parts(scan.files), findings)
+
+
+def cut_batches(
+    parts: Sequence[FilePart], budget: int, composer: Composer, counter: Counter
+) -> tuple[Batch, ...]:
+    """The parts packed into batches of at most `budget` tokens (none when nothing fits)."""
+    if budget <= 0:
+        return ()
+    return make_batches(parts, budget, partial(split_part, counter=counter), composer.part_overhead)
 
 
 def _screened_scan(scan: RepoScan, screened: Sequence[SecretsResult]) -> RepoScan:
@@ -127,22 +172,7 @@ def build_plan(prepared: Prepared) -> Plan:
     if not prepared.parts and verdict is Verdict.FITS:
         verdict = Verdict.NOTHING_TO_SEND
         reason = "no files to send: the repository is empty or every path was left out (see skipped)"
-    return Plan(
-        model=prepared.model,
-        encoding=prepared.counter.encoding_name,
-        policy=prepared.policy,
-        batch_budget=prepared.budget,
-        system_tokens=prepared.system_tokens,
-        scan=prepared.scan,
-        parts=prepared.parts,
-        batches=prepared.batches,
-        calls=simulation.calls,
-        verdict=verdict,
-        reason=reason,
-        max_cost=prepared.settings.caps.max_cost,
-        secrets_mode=prepared.settings.walk.secrets,
-        secrets=prepared.secrets,
-    )
+    return Plan(prepared=prepared, calls=simulation.calls, verdict=verdict, reason=reason)
 
 
 @dataclass(frozen=True)

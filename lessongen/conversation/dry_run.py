@@ -18,6 +18,7 @@ from lessongen.conversation.history import (
     next_call,
     preflight,
 )
+from lessongen.conversation.prepared import Prepared
 from lessongen.errors import DoesNotFitError
 from lessongen.models.catalog import ModelInfo
 from lessongen.repo.secrets import SecretFinding, SecretsMode
@@ -109,20 +110,65 @@ class Totals:
 class Plan:
     """Everything a user needs to decide whether to spend money on a run."""
 
-    model: ModelInfo
-    encoding: str
-    policy: Policy
-    batch_budget: int
-    system_tokens: int
-    scan: RepoScan
-    parts: tuple[FilePart, ...]  # one whole-file part per included file, with its tokens
-    batches: tuple[Batch, ...]
+    prepared: Prepared  # the model, policy, scan, parts and batches the plan is about
     calls: tuple[CallRecord, ...]
     verdict: Verdict
     reason: str
-    max_cost: float | None = None
-    secrets_mode: SecretsMode = SecretsMode.REDACT
-    secrets: tuple[SecretFinding, ...] = ()
+
+    @property
+    def model(self) -> ModelInfo:
+        """The model's facts."""
+        return self.prepared.model
+
+    @property
+    def encoding(self) -> str:
+        """The token counter's encoding."""
+        return self.prepared.counter.encoding_name
+
+    @property
+    def policy(self) -> Policy:
+        """The history policy the calls follow."""
+        return self.prepared.policy
+
+    @property
+    def batch_budget(self) -> int:
+        """Source tokens per batch."""
+        return self.prepared.budget
+
+    @property
+    def system_tokens(self) -> int:
+        """Tokens of the system prompt."""
+        return self.prepared.system_tokens
+
+    @property
+    def scan(self) -> RepoScan:
+        """What the walk found and left out."""
+        return self.prepared.scan
+
+    @property
+    def parts(self) -> tuple[FilePart, ...]:
+        """One whole-file part per included file, with its tokens."""
+        return self.prepared.parts
+
+    @property
+    def batches(self) -> tuple[Batch, ...]:
+        """The batches, in teaching order."""
+        return self.prepared.batches
+
+    @property
+    def max_cost(self) -> float | None:
+        """The --max-cost cap, if any."""
+        return self.prepared.settings.caps.max_cost
+
+    @property
+    def secrets_mode(self) -> SecretsMode:
+        """What was done with the secrets found."""
+        return self.prepared.settings.walk.secrets
+
+    @property
+    def secrets(self) -> tuple[SecretFinding, ...]:
+        """Secrets found in the files (values never kept)."""
+        return self.prepared.secrets
 
     @property
     def totals(self) -> Totals:

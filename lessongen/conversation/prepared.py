@@ -20,8 +20,6 @@ class Prepared:
 
     settings: Settings
     backend: Backend
-    model: ModelInfo
-    counter: Counter
     composer: Composer
     policy: Policy
     scan: RepoScan
@@ -31,3 +29,13 @@ class Prepared:
     system_tokens: int
     notes: tuple[str, ...] = ()
     secrets: tuple[SecretFinding, ...] = ()  # found in the files (values never kept)
+
+    @property
+    def model(self) -> ModelInfo:
+        """The model's facts."""
+        return self.backend.info
+
+    @property
+    def counter(self) -> Counter:
+        """The token counter that matches the model."""
+        return self.backend.counter

@@ -1,0 +1,38 @@
+"""prepare() and build_plan(): the stages up to the first call, with their collaborators passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import make_repo, no_git
+
+from lessongen.config.settings import resolve_settings
+from lessongen.models.backend import choose_backend
+from lessongen.pipeline import Caches, build_plan, prepare
+
+
+def test_prepare_takes_its_backend_git_probe_and_caches(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", modules=3)
+    cache_dir = tmp_path / "cache"
+    settings = resolve_settings(
+        repo, {"local": False, "cache_dir": str(cache_dir), "max_batch_tokens": 800}, {}
+    )
+    backend = choose_backend(settings)
+    in_memory = Caches.open(None, backend.counter.encoding_name)
+    prepared = prepare(settings, backend=backend, git_probe=no_git, caches=in_memory)
+    assert prepared.backend is backend and prepared.model is backend.info
+    assert not (cache_dir / "tokens.sqlite").exists()  # the caches given were used, not the folder's
+    assert len(prepared.parts) >= 3
+    again = prepare(settings, backend=backend, git_probe=no_git)
+    assert (cache_dir / "tokens.sqlite").exists()  # the production default: the cache folder
+    assert [(p.path, p.tokens) for p in again.parts] == [(p.path, p.tokens) for p in prepared.parts]
+
+
+def test_the_plan_refers_to_what_was_prepared(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", modules=3)
+    settings = resolve_settings(repo, {"local": False, "max_cost": 5, "secrets": "skip-file"}, {})
+    prepared = prepare(settings, git_probe=no_git)
+    plan = build_plan(prepared)
+    assert plan.prepared is prepared
+    assert (plan.scan, plan.batches, plan.policy) == (prepared.scan, prepared.batches, prepared.policy)
+    assert (plan.max_cost, plan.secrets_mode.value) == (5.0, "skip-file")
