@@ -17,8 +17,17 @@ from lessongen.conversation.dry_run import Plan, Verdict
 from lessongen.conversation.plan_report import plan_report
 from lessongen.errors import ExitCode, LessongenError
 from lessongen.models.backend import available_models
-from lessongen.pipeline import build_plan, execute, prepare
-from lessongen.ui import error, make_console, make_observer, render_models, render_plan, render_run
+from lessongen.pipeline import build_plan, execute, prepare, render_existing
+from lessongen.render.source import recorded_repository
+from lessongen.ui import (
+    error,
+    make_console,
+    make_observer,
+    render_models,
+    render_plan,
+    render_run,
+    render_written,
+)
 
 app = typer.Typer(
     name="lessongen",
@@ -101,6 +110,10 @@ Fallback = Annotated[
 ]
 Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the server for its window again (no cache).")]
 Secrets = Annotated[str | None, typer.Option("--secrets", help="redact (default), skip-file, fail or off.")]
+Formats = Annotated[
+    str | None,
+    typer.Option("--formats", help="Render html, tour, vtt (comma-separated; none for none). Default all."),
+]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
 
 _VERDICT_EXIT = {
@@ -227,6 +240,7 @@ def run(
     output: Output = None,
     config: Config = None,
     cache_dir: CacheDir = None,
+    formats: Formats = None,
     resume: Resume = False,
     force: Force = False,
     as_json: AsJson = False,
@@ -266,6 +280,7 @@ def run(
         prompts_dir=prompts_dir,
         output=output,
         cache_dir=cache_dir,
+        render_formats=formats,
     )
     _guard(_invoke, Invocation(repo, config, flags, dry_run, as_json, list_skipped, resume, force))
 
@@ -356,6 +371,32 @@ def models(
     def go() -> None:
         settings = _settings(repo, config, flags)
         render_models(make_console(), available_models(settings), settings.model.base_url)
+
+    _guard(go)
+
+
+@app.command()
+def render(
+    lesson: Annotated[
+        Path, typer.Argument(help="The lesson folder lessongen run wrote (default lesson/).")
+    ] = Path("lesson"),
+    formats: Formats = None,
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo", help="The repository the lesson shows (default: as run.json records, else .)."
+        ),
+    ] = None,
+    secrets: Secrets = None,
+    config: Config = None,
+) -> None:
+    """Render an existing lesson as a web page, CodeTour tours and captions: no model call, no key."""
+
+    def go() -> None:
+        recorded = recorded_repository(lesson)
+        root = repo or recorded.root or Path(".")
+        settings = _settings(root, config, Flags(render_formats=formats, secrets=secrets))
+        render_written(make_console(), render_existing(lesson, settings, recorded))
 
     _guard(go)
 

@@ -17,9 +17,13 @@ from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.live_run import Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
-from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError
+from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError, UsageError
 from lessongen.models.backend import Backend, choose_backend
 from lessongen.models.seam import ChatModel
+from lessongen.render.base import Lesson
+from lessongen.render.registry import render_lesson
+from lessongen.render.source import Recorded, load_lesson, repository_record
+from lessongen.repo.origin import git_origin
 from lessongen.repo.secrets import (
     SCANNER_VERSION,
     SecretFinding,
@@ -229,6 +233,19 @@ def execute(
         stopped.one_line() if stopped else None,
         server,
     )
-    sources = {f.path: f.text for f in prepared.scan.files}
-    outputs = write_outputs(output_dir(prepared.settings), script, sources, report)
+    origin = git_origin(prepared.settings.repo)
+    report["repository"] = repository_record(prepared.settings.repo, origin)
+    sources = {f.path: f.text for f in prepared.scan.files}  # as sent: secrets already redacted
+    folder = output_dir(prepared.settings)
+    outputs = write_outputs(folder, script, sources, report)
+    outputs += render_lesson(Lesson(script, sources, origin), prepared.settings.render.formats, folder)
     return RunOutcome(plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped, report)
+
+
+def render_existing(folder: Path, settings: Settings, recorded: Recorded) -> tuple[Path, ...]:
+    """`lessongen render`: an existing lesson's script and the repository's files, rendered; no model."""
+    if not settings.render.formats:
+        raise UsageError("no format to render (render_formats is empty)", "pass --formats html,tour,vtt")
+    walk = settings.walk
+    lesson = load_lesson(folder, settings.repo, recorded.origin, walk.secrets, walk.max_file_bytes)
+    return render_lesson(lesson, settings.render.formats, folder)

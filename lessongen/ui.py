@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -249,6 +250,12 @@ def render_run(console: Console, outcome: RunOutcome) -> None:
         f"{len(script.anchor_issues)} anchor issues, {len(script.uncovered)} files uncovered"
     )
     for path in outcome.outputs:
+        console.print(f"wrote {path}", soft_wrap=True)
+
+
+def render_written(console: Console, paths: Sequence[Path]) -> None:
+    """The files a render wrote."""
+    for path in paths:
         console.print(f"wrote {path}", soft_wrap=True)
 
 

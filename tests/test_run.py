@@ -357,7 +357,8 @@ def test_hostile_file_and_hostile_replies_change_nothing(tmp_path: Path) -> None
     # The hostile file travels inside its own tag; its fake closing tags cannot end it.
     evil_id = re.search(r'<file path="pkg/evil.py" id="([0-9a-f]+)">', first)
     assert evil_id and first.count(f'</file id="{evil_id.group(1)}">') == 1
-    assert sorted(p.name for p in out.iterdir()) == [".lessongen", "run.json", "script.json", "script.md"]
+    names = [".lessongen", ".tours", "captions", "run.json", "script.json", "script.md", "site"]
+    assert sorted(p.name for p in out.iterdir()) == names
     script = check_script(repo, out)
     anchors = [a for c in script["chapters"] for s in c["scenes"] for a in s["anchors"]]
     assert anchors and all(a["path"] == "pkg/evil.py" and a["end_line"] == 3 for a in anchors)

@@ -42,6 +42,7 @@ class Flags:
     prompts_dir: Path | None = None
     output: Path | None = None
     cache_dir: Path | None = None
+    render_formats: str | None = None
 
     def settings(self) -> dict[str, object]:
         """The flags by setting key, for resolve_settings (which skips the ones not given)."""

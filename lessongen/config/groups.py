@@ -13,6 +13,7 @@ from typing import Any
 
 from lessongen.config.fields import Secret, choice, flag, globs, number, path, secret, text, whole
 from lessongen.models.catalog import ModelOverride
+from lessongen.render.formats import DEFAULT_FORMATS, Format, parse_formats
 from lessongen.repo.secrets import SecretsMode
 
 _PARSE = "parse"
@@ -101,7 +102,21 @@ class PathSettings:
     config_file: Path | None = None  # the file the settings were read from, if any
 
 
-GROUPS: tuple[type, ...] = (ModelSettings, WalkSettings, HistorySettings, CapSettings, PathSettings)
+@dataclass(frozen=True)
+class RenderSettings:
+    """What a run renders into the output folder at its end (and `lessongen render` by default)."""
+
+    formats: tuple[Format, ...] = setting(DEFAULT_FORMATS, parse_formats, key="render_formats")
+
+
+GROUPS: tuple[type, ...] = (
+    ModelSettings,
+    WalkSettings,
+    HistorySettings,
+    CapSettings,
+    PathSettings,
+    RenderSettings,
+)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from lessongen.config.groups import (
     HistorySettings,
     ModelSettings,
     PathSettings,
+    RenderSettings,
     WalkSettings,
 )
 from lessongen.errors import UsageError
@@ -38,6 +39,7 @@ class Settings:
     history: HistorySettings = field(default_factory=HistorySettings)
     caps: CapSettings = field(default_factory=CapSettings)
     paths: PathSettings = field(default_factory=PathSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
 
 
 # Environment variables the openai SDK itself reads; LESSONGEN_* names win over them.
@@ -172,4 +174,5 @@ def resolve_settings(
         history=HistorySettings(**groups[HistorySettings]),
         caps=CapSettings(**groups[CapSettings]),
         paths=PathSettings(**groups[PathSettings], config_file=path),
+        render=RenderSettings(**groups[RenderSettings]),
     )

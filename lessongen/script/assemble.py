@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,39 +9,9 @@ from typing import Any
 
 from lessongen.script.anchors import AnchorIssue
 from lessongen.script.scenes import Chapter, Scene
+from lessongen.shared.highlight import language_for
 
 SCHEMA_VERSION = 1
-_LANGUAGES = {
-    ".py": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-    ".tsx": "tsx",
-    ".jsx": "jsx",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".kt": "kotlin",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".hpp": "cpp",
-    ".cs": "csharp",
-    ".rb": "ruby",
-    ".php": "php",
-    ".sh": "bash",
-    ".toml": "toml",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".json": "json",
-    ".md": "markdown",
-    ".html": "html",
-    ".css": "css",
-    ".sql": "sql",
-    ".swift": "swift",
-    ".scala": "scala",
-}
 
 
 @dataclass(frozen=True)
@@ -112,25 +81,30 @@ def _excerpt(lines: Sequence[str], start: int, end: int) -> str:
     return "\n".join(lines[start - 1 : end])
 
 
-def _minutes(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}:{rest:02d}"
+def minutes(seconds: float) -> str:
+    """A length as m:ss."""
+    whole, rest = divmod(round(seconds), 60)
+    return f"{whole}:{rest:02d}"
+
+
+def chapter_heading(number: int, chapter: Chapter) -> str:
+    """How a chapter is named in every format: 'Introduction' for the intro, else 'Chapter N'."""
+    return "Introduction" if number == 0 and chapter.source == "intro" else f"Chapter {number}"
 
 
 def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
     """The script for people: chapters, scenes, narration and the code of every anchor."""
     split = {path: text.splitlines() for path, text in sources.items()}
-    out = [f"# {script.title}", "", f"Estimated length: {_minutes(script.duration_seconds)}", ""]
+    out = [f"# {script.title}", "", f"Estimated length: {minutes(script.duration_seconds)}", ""]
     if not script.complete:
         out += ["> **Incomplete:** the run stopped early; resume it to finish the lesson.", ""]
     for number, chapter in enumerate(script.chapters):
-        heading = "Introduction" if number == 0 and chapter.source == "intro" else f"Chapter {number}"
-        out += [f"## {heading}: {chapter.title}", ""]
+        out += [f"## {chapter_heading(number, chapter)}: {chapter.title}", ""]
         for scene in chapter.scenes:
             out += [
                 f"### {scene.title}",
                 "",
-                f"*Scene `{scene.id}`, about {_minutes(scene.duration_seconds)}*",
+                f"*Scene `{scene.id}`, about {minutes(scene.duration_seconds)}*",
                 "",
             ]
             if scene.flagged:
@@ -138,7 +112,7 @@ def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
             out += [scene.narration, ""]
             for anchor in scene.anchors:
                 code = _excerpt(split.get(anchor.path, []), anchor.start_line, anchor.end_line)
-                language = _LANGUAGES.get(posixpath.splitext(anchor.path)[1], "")
+                language = language_for(anchor.path)
                 fence = _fence(code)
                 out += [
                     f"`{anchor.path}` lines {anchor.start_line}-{anchor.end_line}:",

@@ -43,6 +43,14 @@ class SkippedPath:
 
 
 @dataclass(frozen=True)
+class GitOrigin:
+    """Where a repository sits in git: the commit a lesson was made from and its folder in the work tree."""
+
+    commit: str
+    prefix: str = ""  # the repository's folder relative to the work tree's top: '' or 'sub/dir/'
+
+
+@dataclass(frozen=True)
 class RepoScan:
     """What the walk found: files to send and everything left out."""
 

@@ -1,0 +1,1 @@
+"""Renderers: the lesson as a web page, CodeTour tours and captions, from script.json and the repository."""

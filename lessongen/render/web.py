@@ -1,0 +1,175 @@
+"""The web lesson: site/index.html with its stylesheet and script, offline, no CDN, every model text escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
+from lessongen.render.formats import Format
+from lessongen.script.anchors import AnchorIssue
+from lessongen.script.assemble import minutes
+from lessongen.script.scenes import Anchor
+from lessongen.shared.highlight import CSS_CLASS, highlight_lines, token_css
+
+CONTEXT_LINES = 3  # lines shown around an anchor so the highlighted lines have their surroundings
+
+
+@dataclass(frozen=True)
+class CodeLine:
+    """One numbered line of a code block, as highlighted HTML."""
+
+    number: int
+    html: Markup
+    anchored: bool
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """The code an anchor points at, with context; `missing` says why it cannot be shown."""
+
+    anchor: Anchor
+    lines: tuple[CodeLine, ...]
+    language_class: str
+    missing: str = ""
+
+
+@dataclass(frozen=True)
+class SceneView:
+    """A scene as the page shows it."""
+
+    slot: Slot
+    dom_id: str
+    paragraphs: tuple[str, ...]
+    blocks: tuple[CodeBlock, ...]
+    issues: tuple[AnchorIssue, ...]
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("lessongen.render", "templates"),
+        autoescape=True,  # every {{ value }} is HTML-escaped unless it is already Markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _asset(name: str) -> str:
+    return resources.files("lessongen.render").joinpath("assets", name).read_text("utf-8")
+
+
+class _Code:
+    """Highlighted files, each lexed once however many anchors point into it."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self.sources = sources
+        self.done: dict[str, tuple[str, ...]] = {}
+
+    def block(self, anchor: Anchor) -> CodeBlock:
+        text = self.sources.get(anchor.path)
+        if text is None:
+            return CodeBlock(anchor, (), CSS_CLASS, "the file is not in the repository (or cannot be read)")
+        if anchor.path not in self.done:
+            self.done[anchor.path] = highlight_lines(anchor.path, text)
+        lines = self.done[anchor.path]
+        if anchor.start_line > len(lines):
+            return CodeBlock(anchor, (), CSS_CLASS, f"the file has {len(lines)} lines now")
+        first = max(1, anchor.start_line - CONTEXT_LINES)
+        last = min(len(lines), anchor.end_line + CONTEXT_LINES)
+        shown = tuple(
+            CodeLine(
+                n, Markup(lines[n - 1]), anchor.start_line <= n <= anchor.end_line
+            )  # Pygments escaped it
+            for n in range(first, last + 1)
+        )
+        short = f"the file has {len(lines)} lines now" if anchor.end_line > len(lines) else ""
+        return CodeBlock(anchor, shown, CSS_CLASS, short)
+
+
+def _paragraphs(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip())
+
+
+def _views(slots: Sequence[Slot], lesson: Lesson) -> list[SceneView]:
+    code = _Code(lesson.sources)
+    issues: dict[tuple[str, str], list[AnchorIssue]] = {}
+    for issue in lesson.script.anchor_issues:
+        issues.setdefault((issue.chapter, issue.scene), []).append(issue)
+    return [
+        SceneView(
+            slot,
+            f"scene-{slot.number}",
+            _paragraphs(slot.scene.narration),
+            tuple(code.block(a) for a in slot.scene.anchors),
+            tuple(issues.get((slot.chapter.source, slot.scene.id), ())),
+        )
+        for slot in slots
+    ]
+
+
+def page(lesson: Lesson) -> str:
+    """index.html of the lesson."""
+    slots = timeline(lesson.script)
+    views = _views(slots, lesson)
+    chapters: list[dict[str, Any]] = []
+    for view in views:
+        slot = view.slot
+        if not chapters or chapters[-1]["number"] != slot.chapter_number:
+            chapters.append(
+                {
+                    "number": slot.chapter_number,
+                    "heading": slot.heading,
+                    "chapter": slot.chapter,
+                    "scenes": [],
+                }
+            )
+        chapters[-1]["scenes"].append(view)
+    for chapter in chapters:
+        chapter["duration"] = sum(v.slot.scene.duration_seconds for v in chapter["scenes"])
+    # The presenter reads the timeline from inert JSON (tojson escapes <, > and &), never from code.
+    data = {
+        "scenes": [
+            {
+                "id": v.dom_id,
+                "chapter": f"ch-{v.slot.chapter_number}",
+                "start": v.slot.start,
+                "end": v.slot.end,
+            }
+            for v in views
+        ],
+        "duration": slots[-1].end if slots else 0,
+    }
+    template = _environment().get_template("lesson.html.j2")
+    return template.render(
+        script=lesson.script, chapters=chapters, data=data, minutes=minutes, scene_count=len(views)
+    )
+
+
+class WebLesson:
+    """The lesson as a static site under site/."""
+
+    format = Format.HTML
+    folder = "site"
+    stale = ""
+
+    def render(self, lesson: Lesson) -> tuple[RenderedFile, ...]:
+        """index.html, lesson.css and lesson.js."""
+        css = (
+            _asset("lesson.css")
+            + "\n/* Syntax highlighting: Pygments' default style */\n"
+            + token_css()
+            + "\n"
+        )
+        return (
+            RenderedFile("index.html", page(lesson)),
+            RenderedFile("lesson.css", css),
+            RenderedFile("lesson.js", _asset("lesson.js")),
+        )
