@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lessongen.conversation.dry_run import Plan, Verdict
+from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
@@ -117,7 +118,7 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
                 f"{call.reply_tokens:,}",
                 f"{share:.0%}",
                 _money(call.cost_usd),
-                style="yellow" if call.kind.value == "summary" else None,
+                style="yellow" if call.kind is CallKind.SUMMARY else None,
             )
         console.print(calls)
     points = plan.summary_points()

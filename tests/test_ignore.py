@@ -9,7 +9,7 @@ import pytest
 from helpers import no_git, write
 
 from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
-from lessongen.repo.ignore import decide, layer_from_lines
+from lessongen.repo.ignore import IgnoreFile, decide, layer_from_lines
 from lessongen.repo.walk import scan_repository
 from lessongen.shared.data import RepoScan
 
@@ -103,7 +103,7 @@ def test_content_reason_minified_javascript_by_line_length() -> None:
 
 
 def test_double_star_suffix_ignores_what_a_folder_holds_not_the_folder() -> None:
-    layer = layer_from_lines(["docs/**", "!docs/keep.md"], "", "gitignore")
+    layer = layer_from_lines(["docs/**", "!docs/keep.md"], "", IgnoreFile.GITIGNORE)
     assert layer is not None
     assert decide([layer], "docs", True) is None
     assert decide([layer], "docs/deep", True) == "gitignore"
@@ -112,12 +112,12 @@ def test_double_star_suffix_ignores_what_a_folder_holds_not_the_folder() -> None
 
 
 def test_layer_from_lines_without_rules_is_none() -> None:
-    assert layer_from_lines(["# only a comment", "", "   "], "", "gitignore") is None
+    assert layer_from_lines(["# only a comment", "", "   "], "", IgnoreFile.GITIGNORE) is None
 
 
 def test_decide_deepest_matching_layer_wins() -> None:
-    top = layer_from_lines(["*.log"], "", "gitignore")
-    sub = layer_from_lines(["!keep.log"], "sub", "gitignore")
+    top = layer_from_lines(["*.log"], "", IgnoreFile.GITIGNORE)
+    sub = layer_from_lines(["!keep.log"], "sub", IgnoreFile.GITIGNORE)
     assert top is not None and sub is not None
     assert decide([top, sub], "sub/keep.log", False) is None
     assert decide([top, sub], "sub/other.log", False) == "gitignore"

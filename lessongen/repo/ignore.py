@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pathspec
+
+
+class IgnoreFile(StrEnum):
+    """Where an ignore rule comes from; also the skip reason the plan shows for what it leaves out."""
+
+    GITIGNORE = "gitignore"
+    GIT_EXCLUDE = "git info/exclude"
+    LESSONGENIGNORE = "lessongenignore"
+
+    @property
+    def git_owned(self) -> bool:
+        """git's own rules: a file git tracks stays in even when one of them matches it."""
+        return self is not IgnoreFile.LESSONGENIGNORE
 
 
 @dataclass(frozen=True)
@@ -18,7 +32,7 @@ class RuleLayer:
 
     base: str
     spec: pathspec.GitIgnoreSpec
-    reason: str
+    reason: IgnoreFile
     prefix: str = ""
     dir_spec: pathspec.GitIgnoreSpec | None = None
 
@@ -33,7 +47,9 @@ class RuleLayer:
         return None if result.include is None else bool(result.include)
 
 
-def layer_from_lines(lines: Iterable[str], base: str, reason: str, prefix: str = "") -> RuleLayer | None:
+def layer_from_lines(
+    lines: Iterable[str], base: str, reason: IgnoreFile, prefix: str = ""
+) -> RuleLayer | None:
     """A rule layer, or None when the lines hold no rules."""
     kept = [line.rstrip("\r\n") for line in lines]
     if not any(line.strip() and not line.lstrip().startswith("#") for line in kept):
@@ -51,7 +67,7 @@ def _folder_line(line: str) -> str:
     return rule[:-1] if rule.endswith("/**") else line
 
 
-def decide(layers: Sequence[RuleLayer], rel: str, is_dir: bool) -> str | None:
+def decide(layers: Sequence[RuleLayer], rel: str, is_dir: bool) -> IgnoreFile | None:
     """The reason a path is ignored by the deepest layer with a matching rule, or None.
 
     Layers are ordered from lowest to highest precedence, as git orders them.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
-from lessongen.repo.ignore import RuleLayer, Selection, decide, layer_from_lines
+from lessongen.repo.ignore import IgnoreFile, RuleLayer, Selection, decide, layer_from_lines
 from lessongen.shared.data import RepoScan, SkippedPath, SourceFile, content_digest
 from lessongen.shared.safe_read import SMALL_FILE_LIMIT, open_regular, read_text
 
@@ -58,7 +58,7 @@ def probe_git(root: Path) -> GitView | None:
     exclude_lines = _read_lines(Path(git_dir) / "info" / "exclude")
     prefix = inner + "/" if inner else ""
     if exclude_lines:
-        layer = layer_from_lines(exclude_lines, "", "git info/exclude", prefix)
+        layer = layer_from_lines(exclude_lines, "", IgnoreFile.GIT_EXCLUDE, prefix)
         if layer:
             layers.append(layer)
     # .gitignore files between the work tree's top and the repository path apply too.
@@ -66,7 +66,7 @@ def probe_git(root: Path) -> GitView | None:
     for depth in range(len(parts)):
         lines = _read_lines(top.joinpath(*parts[:depth], ".gitignore"))
         if lines:
-            layer = layer_from_lines(lines, "", "gitignore", "/".join(parts[depth:]) + "/")
+            layer = layer_from_lines(lines, "", IgnoreFile.GITIGNORE, "/".join(parts[depth:]) + "/")
             if layer:
                 layers.append(layer)
     return GitView(tracked=tracked, layers=tuple(layers))
@@ -75,7 +75,7 @@ def probe_git(root: Path) -> GitView | None:
 def _fallback_git(root: Path) -> GitView | None:
     """Without a git binary, still honour .git/info/exclude of a plain checkout."""
     lines = _read_lines(root / ".git" / "info" / "exclude")
-    layer = layer_from_lines(lines, "", "git info/exclude") if lines else None
+    layer = layer_from_lines(lines, "", IgnoreFile.GIT_EXCLUDE) if lines else None
     return (
         GitView(tracked=frozenset(), layers=(layer,) if layer else ()) if (root / ".git").exists() else None
     )
@@ -133,7 +133,10 @@ def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | Skipp
 
 def _ignore_layers(folder: Path, rel: str) -> list[RuleLayer]:
     layers: list[RuleLayer] = []
-    for name, reason in ((".gitignore", "gitignore"), (".lessongenignore", "lessongenignore")):
+    for name, reason in (
+        (".gitignore", IgnoreFile.GITIGNORE),
+        (".lessongenignore", IgnoreFile.LESSONGENIGNORE),
+    ):
         lines = _read_lines(folder / name)
         layer = layer_from_lines(lines, rel, reason) if lines else None
         if layer:
@@ -267,10 +270,10 @@ def _dir_reason(
         return "lessongen output"
     if selection.excluded(rel, True):
         return "--exclude"
-    reason = decide(layers, rel, True)
-    if reason in ("gitignore", "git info/exclude") and rel in tracked_dirs:
+    ignored = decide(layers, rel, True)
+    if ignored is not None and ignored.git_owned and rel in tracked_dirs:
         return None  # git tracks files inside: follow git's view
-    return reason
+    return ignored
 
 
 def _file_reason(
@@ -281,11 +284,11 @@ def _file_reason(
         return reason
     if selection.excluded(rel, False):
         return "--exclude"
-    reason = decide(layers, rel, False)
-    if reason in ("gitignore", "git info/exclude") and rel in tracked:
-        reason = None  # tracked-but-ignored files are part of the repository, as git sees it
-    if reason:
-        return reason
+    ignored = decide(layers, rel, False)
+    if ignored is not None and ignored.git_owned and rel in tracked:
+        ignored = None  # tracked-but-ignored files are part of the repository, as git sees it
+    if ignored:
+        return ignored
     if selection.not_included(rel):
         return "not matched by --include"
     return None
