@@ -6,9 +6,11 @@ from pathlib import Path
 
 from helpers import make_repo, no_git
 
+from lessongen.config.groups import HISTORY_KEYS
 from lessongen.config.settings import resolve_settings
 from lessongen.models.backend import choose_backend
 from lessongen.pipeline import Caches, build_plan, prepare
+from lessongen.session import manifest
 
 
 def test_prepare_takes_its_backend_git_probe_and_caches(tmp_path: Path) -> None:
@@ -36,3 +38,11 @@ def test_the_plan_refers_to_what_was_prepared(tmp_path: Path) -> None:
     assert plan.prepared is prepared
     assert (plan.scan, plan.batches, plan.policy) == (prepared.scan, prepared.batches, prepared.policy)
     assert (plan.max_cost, plan.secrets_mode.value) == (5.0, "skip-file")
+
+
+def test_the_resume_manifest_holds_every_history_setting(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", modules=2)
+    settings = resolve_settings(repo, {"local": False, "keep_recent": 2, "summary_reply_tokens": 700}, {})
+    saved = manifest(prepare(settings, git_probe=no_git))["settings"]
+    assert set(HISTORY_KEYS) <= set(saved)
+    assert (saved["keep_recent"], saved["summary_reply_tokens"], saved["secrets"]) == (2, 700, "redact")
