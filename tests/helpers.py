@@ -9,12 +9,17 @@ from typing import Any
 from lessongen.conversation.prompts import PromptSet, load_prompts
 from lessongen.repo.walk import GitView
 from lessongen.shared.data import FilePart
+from lessongen.tokens.counter import OPENAI_FRAMING
 
 
 class WordCounter:
     """Counts whitespace-separated words: predictable numbers for policy tests."""
 
     encoding_name = "words"
+    line_additive = False
+    threads = 1
+    framing = OPENAI_FRAMING  # the policy tests' numbers include OpenAI's per-message tokens
+    process_safe = False
 
     def count(self, text: str) -> int:
         return len(text.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lessongen.conversation.prompts import PromptSet
@@ -65,6 +66,10 @@ class Composer:
         self._overhead = {role: message_overhead(counter, role) for role in (SYSTEM, USER, ASSISTANT)}
         self._last_batch: tuple[tuple[int, int], Message] | None = None  # the policy asks for it twice
         self._tag_tokens: int | None = None
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """Prompt tokens of a chat: its messages and the reply priming of the counter's chat format."""
+        return sum(m.tokens for m in messages) + self.counter.framing.reply_priming
 
     def _message(self, role: str, content: str, content_tokens: int | None = None) -> Message:
         tokens = self.counter.count(content) if content_tokens is None else content_tokens

@@ -15,7 +15,6 @@ from lessongen.conversation.compose import Composer, Message
 from lessongen.errors import DoesNotFitError
 from lessongen.models.catalog import ModelInfo
 from lessongen.shared.data import Batch
-from lessongen.tokens.counter import REPLY_PRIMING
 
 # Room left after a summary for a few more batches before the next one is needed.
 _CALLS_BETWEEN_SUMMARIES = 3
@@ -144,11 +143,6 @@ class PendingCall:
         return f"summary {self.first}-{self.last}" if self.kind is CallKind.SUMMARY else "intro"
 
 
-def prompt_tokens(messages: Sequence[Message]) -> int:
-    """Prompt tokens of a chat: its messages and the reply priming."""
-    return sum(m.tokens for m in messages) + REPLY_PRIMING
-
-
 def _foldable(state: ChatState, keep: int) -> tuple[Turn, ...]:
     older = state.turns[: len(state.turns) - keep] if keep else state.turns
     if not older or (len(older) == 1 and older[0].kind is CallKind.SUMMARY):
@@ -178,7 +172,7 @@ def next_call(
         first = last = state.next_batch + 1
     else:
         kind, request, first, last = CallKind.INTRO, composer.intro_request(count), 0, count
-    tokens = prompt_tokens(history) + request.tokens
+    tokens = composer.prompt_tokens(history) + request.tokens
     if int(tokens * max(ratio, 1.0)) + policy.projected_reply(kind) > policy.summary_at:
         older = _foldable(state, policy.keep_recent)
         if older:
@@ -187,7 +181,7 @@ def next_call(
                 CallKind.SUMMARY,
                 (*history, request),
                 request,
-                prompt_tokens(history) + request.tokens,
+                composer.prompt_tokens(history) + request.tokens,
                 older[0].first,
                 older[-1].last,
             )

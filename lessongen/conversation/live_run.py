@@ -16,7 +16,6 @@ from lessongen.conversation.history import (
     check_prompt,
     next_call,
     preflight,
-    prompt_tokens,
 )
 from lessongen.conversation.journal import Journal, request_key
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
@@ -101,7 +100,7 @@ class Runner:
             reason = f"the answer was cut off at the reply limit and {reason}; answer with fewer scenes"
         repair = self.p.composer.repair_request(reason)
         messages = (*call.messages, self.p.composer.reply(first.text), repair)
-        estimate = prompt_tokens(messages)
+        estimate = self.p.composer.prompt_tokens(messages)
         try:
             check_prompt(f"repair {call.label}", estimate, self.p.policy, estimate_ratio(self.chat.entries))
             second = self._ask(CallKind.REPAIR, f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)

@@ -16,6 +16,7 @@ from typing import Any
 from lessongen.errors import DoesNotFitError, UsageError
 from lessongen.models.catalog import ModelInfo, WindowSource
 from lessongen.models.seam import Completion, Usage
+from lessongen.tokens.counter import UNSEEN_FRAMING
 
 DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
 
@@ -35,6 +36,31 @@ def bundled_model_path() -> Path | None:
         if found:
             return found[0]
     return None
+
+
+class PromptTooLong(Exception):
+    """The rendered prompt leaves no room in the model's window."""
+
+    def __init__(self, tokens: int, window: int) -> None:
+        super().__init__(f"the prompt has {tokens:,} tokens, the window {window:,}")
+
+
+def _checked_llama(**options: Any) -> Any:
+    """A llama_cpp.Llama that raises PromptTooLong for a prompt that fills its window.
+
+    llama-cpp-python reports that as a plain ValueError like many other failures; the check here,
+    on the rendered chat prompt it is handed, makes the case a type of its own.
+    """
+    import llama_cpp
+
+    class Checked(llama_cpp.Llama):
+        def create_completion(self, prompt: str | list[int], *args: Any, **kwargs: Any) -> Any:
+            ids = prompt if isinstance(prompt, list) else self.tokenize(prompt.encode("utf-8"), special=True)
+            if len(ids) >= self.n_ctx():  # the bound llama.cpp itself refuses at
+                raise PromptTooLong(len(ids), self.n_ctx())
+            return super().create_completion(prompt, *args, **kwargs)
+
+    return Checked(**options)
 
 
 @contextmanager
@@ -74,6 +100,11 @@ class LocalModel:
         self._llama: Any = None
         self.encoding_name = f"gguf:{self.name}"
 
+    line_additive = False  # a GGUF tokenizer may join tokens across any line end
+    threads = 1
+    framing = UNSEEN_FRAMING  # the model's chat template is not measured
+    process_safe = False
+
     def info(self) -> ModelInfo:
         """The model's window and output limit; local calls cost nothing."""
         return ModelInfo(
@@ -96,10 +127,8 @@ class LocalModel:
 
     def _model(self) -> Any:
         if self._llama is None:
-            import llama_cpp
-
             with _native_stderr_silenced():
-                self._llama = llama_cpp.Llama(
+                self._llama = _checked_llama(
                     model_path=str(self.path),
                     n_ctx=self.window,
                     n_threads=self._threads,
@@ -121,12 +150,10 @@ class LocalModel:
                 temperature=0.2,
                 seed=7,
             )
-        except ValueError as exc:
-            if "context window" in str(exc) or "exceed" in str(exc):
-                raise DoesNotFitError(
-                    f"the local model refused the prompt: {exc}", "lower max_batch_tokens or --context-window"
-                ) from None
-            raise
+        except PromptTooLong as exc:
+            raise DoesNotFitError(
+                f"the local model refused the prompt: {exc}", "lower max_batch_tokens or --context-window"
+            ) from None
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         return Completion(

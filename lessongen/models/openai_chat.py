@@ -116,13 +116,8 @@ class OpenAIChatModel:
                     attempts += 1
                     continue
                 raise _translate(exc) from None
-            except (
-                json.JSONDecodeError,
-                openai.APIResponseValidationError,
-                KeyError,
-                TypeError,
-                ValueError,
-            ) as exc:
+            except (json.JSONDecodeError, openai.APIResponseValidationError, Malformed) as exc:
+                # Only a body that is not a chat completion: a bug in lessongen is not retried.
                 attempts += 1
                 if attempts > self._malformed_retries:
                     raise ModelError(
@@ -167,9 +162,25 @@ class OpenAIChatModel:
             details = getattr(response.usage, "prompt_tokens_details", None)
             cached = getattr(details, "cached_tokens", 0) or 0
             usage = Usage(
-                int(response.usage.prompt_tokens), int(response.usage.completion_tokens), int(cached)
+                _tokens(response.usage.prompt_tokens),
+                _tokens(response.usage.completion_tokens),
+                _tokens(cached),
             )
         return Completion(text, str(choice.finish_reason or "stop"), usage, attempts, response_format)
+
+
+class Malformed(Exception):
+    """The server's body is not a chat completion (the SDK builds its objects without validating)."""
+
+
+def _tokens(value: object) -> int:
+    """A token count from the server's usage; Malformed when it is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise Malformed(f"a token count of type {type(value).__name__}")
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        raise Malformed(f"a token count {value!r:.20}") from None
 
 
 def _about_response_format(exc: openai.APIStatusError) -> bool:

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -101,6 +102,22 @@ TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
 
 
+@dataclass(frozen=True)
+class ChatFraming:
+    """Tokens a chat format adds beyond the contents: per message (plus its role's), per name, once."""
+
+    per_message: int = 0
+    per_name: int = 0
+    reply_priming: int = 0
+    counts_role: bool = False
+
+
+OPENAI_FRAMING = ChatFraming(TOKENS_PER_MESSAGE, TOKENS_PER_NAME, REPLY_PRIMING, counts_role=True)
+# A chat template lessongen cannot see (a local or remote tokenizer's): only the contents are counted,
+# and the estimate/actual ratio from the usage the server reports scales later checks.
+UNSEEN_FRAMING = ChatFraming()
+
+
 def encoding_name_for_model(model: str) -> str:
     """The tiktoken encoding for a model name, with a documented fallback for unknown names.
 
@@ -151,7 +168,29 @@ class Counter(Protocol):
     """What the pipeline needs from a tokenizer."""
 
     @property
-    def encoding_name(self) -> str: ...
+    def encoding_name(self) -> str:
+        """Names the tokenizer; the token cache keys counts by it."""
+        ...
+
+    @property
+    def line_additive(self) -> bool:
+        """True when no token spans a newline followed by a character other than whitespace or a slash."""
+        ...
+
+    @property
+    def threads(self) -> int:
+        """How many threads may count at once."""
+        ...
+
+    @property
+    def framing(self) -> ChatFraming:
+        """The chat format's tokens around the contents (OpenAI's rule only for OpenAI encodings)."""
+        ...
+
+    @property
+    def process_safe(self) -> bool:
+        """True when a worker process counts the same with count_texts(encoding_name, ...)."""
+        ...
 
     def count(self, text: str) -> int: ...
 
@@ -163,6 +202,8 @@ class TokenCounter:
 
     # tiktoken's split patterns never join a newline to a following non-space, non-slash character.
     line_additive = True
+    framing = OPENAI_FRAMING  # every encoding shipped here is an OpenAI chat model's
+    process_safe = True
 
     def __init__(self, encoding: tiktoken.Encoding, threads: int | None = None) -> None:
         self._encoding = encoding
@@ -227,14 +268,17 @@ def count_texts(encoding_name: str, texts: Sequence[str]) -> list[int]:
 
 
 def message_overhead(counter: Counter, role: str, name: str | None = None) -> int:
-    """Framing tokens of one chat message, without its content."""
-    extra = TOKENS_PER_NAME + counter.count(name) if name else 0
-    return TOKENS_PER_MESSAGE + counter.count(role) + extra
+    """Framing tokens of one chat message, without its content, by the counter's chat framing."""
+    framing = counter.framing
+    if not framing.counts_role:
+        return framing.per_message + (framing.per_name if name else 0)
+    extra = framing.per_name + counter.count(name) if name else 0
+    return framing.per_message + counter.count(role) + extra
 
 
 def count_chat(counter: Counter, messages: Iterable[dict[str, str]]) -> int:
-    """Prompt tokens of a whole chat with the OpenAI rule (per message, per name, reply priming)."""
-    total = REPLY_PRIMING
+    """Prompt tokens of a whole chat by the counter's framing (OpenAI's: per message, per name, priming)."""
+    total = counter.framing.reply_priming
     for message in messages:
         total += message_overhead(counter, message["role"], message.get("name"))
         total += counter.count(message.get("content", ""))

@@ -16,7 +16,7 @@ from types import TracebackType
 
 from lessongen.shared.data import FilePart, SourceFile, text_digest
 from lessongen.tokens.cache import TokenCache
-from lessongen.tokens.counter import Counter, TokenCounter, count_texts
+from lessongen.tokens.counter import ChatFraming, Counter, count_texts
 
 
 class CachedCounter:
@@ -25,8 +25,26 @@ class CachedCounter:
     def __init__(self, counter: Counter, cache: TokenCache) -> None:
         self.counter = counter
         self.cache = cache
-        self.encoding_name = counter.encoding_name
-        self.line_additive = line_additive(counter)
+
+    @property
+    def encoding_name(self) -> str:
+        return self.counter.encoding_name
+
+    @property
+    def line_additive(self) -> bool:
+        return self.counter.line_additive
+
+    @property
+    def threads(self) -> int:
+        return self.counter.threads
+
+    @property
+    def framing(self) -> ChatFraming:
+        return self.counter.framing
+
+    @property
+    def process_safe(self) -> bool:
+        return False  # the cache lives in this process
 
     def count(self, text: str) -> int:
         """Tokens in a text, from the cache when it was counted before."""
@@ -48,11 +66,6 @@ class CachedCounter:
 
 
 PIECE_CHARS = 32768
-
-
-def line_additive(counter: Counter) -> bool:
-    """True when the counter's tokens never span a line end followed by a character safe_pieces cuts at."""
-    return bool(getattr(counter, "line_additive", False))
 
 
 def safe_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
@@ -135,9 +148,9 @@ class BackgroundCounter:
 def _pool(counter: Counter) -> Executor:
     """Worker processes for tiktoken counters when this process can fork safely (no other thread
     yet): the walk's Python work then never waits on the counting for the GIL. Threads otherwise."""
-    workers = max(1, _threads(counter))
+    workers = max(1, counter.threads)
     forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    if isinstance(counter, TokenCounter) and workers > 1 and forkable:
+    if counter.process_safe and workers > 1 and forkable:
         return ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
@@ -160,13 +173,9 @@ def _worker_start(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _threads(counter: Counter) -> int:
-    return int(getattr(counter, "threads", 1))
-
-
 def _counting_pieces(file: SourceFile, counter: Counter) -> list[str]:
     """What to count for a file: its safe pieces with a line-additive counter, else the whole text."""
-    return safe_pieces(file.text) if line_additive(counter) else [file.text]
+    return safe_pieces(file.text) if counter.line_additive else [file.text]
 
 
 def _remember(
@@ -263,7 +272,7 @@ def split_part(part: FilePart, budget: int, counter: Counter) -> tuple[FilePart,
     """
     if part.tokens <= budget:
         return (part,)
-    units = safe_pieces(part.text) if line_additive(counter) else [part.text]
+    units = safe_pieces(part.text) if counter.line_additive else [part.text]
     counts = counter.count_many(units) if len(units) > 1 else [part.tokens]
     pieces: list[tuple[str, int, int, int]] = []
     group: list[str] = []

@@ -19,6 +19,7 @@ from typing import Any
 from lessongen.config.fields import Secret
 from lessongen.errors import ModelError
 from lessongen.shared.http_json import JsonClient, Unreachable
+from lessongen.tokens.counter import UNSEEN_FRAMING
 
 # Code, accents, CJK and digits: different tokenizers split this differently, so its token ids
 # fingerprint the tokenizer (the token cache keys counts by encoding_name).
@@ -81,6 +82,15 @@ class RemoteCounter:
     @property
     def encoding_name(self) -> str:
         return f"server:{self._endpoint.kind}:{self._fingerprint}"
+
+    line_additive = False  # the server's tokenizer may join tokens across any line end
+    framing = UNSEEN_FRAMING
+    process_safe = False
+
+    @property
+    def threads(self) -> int:
+        """How many requests count at once."""
+        return self._threads
 
     def _tokenize(self, text: str) -> list[int]:
         for _ in range(2):  # one retry: a busy local server may drop a request
