@@ -6,7 +6,7 @@ import pytest
 
 from lessongen.errors import DoesNotFitError
 from lessongen.models.local import LocalModel, bundled_model_path, local_available
-from lessongen.tokens.counter import UNSEEN_FRAMING, count_chat
+from lessongen.tokens.counter import OPENAI_FRAMING, TEMPLATE_ALLOWANCE, count_chat
 
 pytestmark = pytest.mark.skipif(
     not local_available() or bundled_model_path() is None, reason="needs the local extra"
@@ -27,7 +27,10 @@ def test_a_prompt_longer_than_the_window_is_a_does_not_fit_error(small: LocalMod
     assert "the window 256" in caught.value.one_line()
 
 
-def test_a_gguf_tokenizer_counts_contents_only(small: LocalModel) -> None:
-    assert small.framing == UNSEEN_FRAMING and not small.line_additive and not small.process_safe
+def test_a_gguf_tokenizer_gets_the_template_allowance_not_openai_framing(small: LocalModel) -> None:
+    assert small.framing == TEMPLATE_ALLOWANCE != OPENAI_FRAMING
+    assert not small.line_additive and not small.process_safe
     messages = [{"role": "system", "content": "You explain code."}, {"role": "user", "content": "Hi"}]
-    assert count_chat(small, messages) == small.count("You explain code.") + small.count("Hi")
+    contents = small.count("You explain code.") + small.count("Hi")
+    roles = small.count("system") + small.count("user")
+    assert count_chat(small, messages) == contents + roles + 2 * 4 + 4

@@ -21,7 +21,7 @@ from fake_local_servers import (
 )
 
 from lessongen.errors import ModelError
-from lessongen.tokens.counter import Counter, count_chat
+from lessongen.tokens.counter import OPENAI_FRAMING, TEMPLATE_ALLOWANCE, Counter, count_chat
 from lessongen.tokens.remote import RemoteCounter, probe_tokenizer
 
 TEXTS = ["def add(a, b):\n    return a + b\n", "# Title\n\nSome words, with punctuation!", "x"]
@@ -125,9 +125,11 @@ def test_the_key_goes_to_the_tokenizer_as_a_bearer_header() -> None:
     assert server.seen and all(s.auth_ok for s in server.seen)
 
 
-def test_openai_framing_is_not_added_to_a_server_tokenizer() -> None:
+def test_a_server_tokenizer_gets_the_template_allowance_not_openai_framing() -> None:
     with llama_cpp_server() as server:
         counter = probe_tokenizer(server.base_url, "m")
         assert counter is not None
+        assert counter.framing == TEMPLATE_ALLOWANCE != OPENAI_FRAMING
         messages = [{"role": "system", "content": TEXTS[0]}, {"role": "user", "content": TEXTS[1]}]
-        assert count_chat(counter, messages) == sum(_counts(TEXTS[:2]))
+        roles = sum(_counts(["system", "user"]))
+        assert count_chat(counter, messages) == sum(_counts(TEXTS[:2])) + roles + 2 * 4 + 4

@@ -16,7 +16,7 @@ from typing import Any
 from lessongen.errors import DoesNotFitError, UsageError
 from lessongen.models.catalog import ModelInfo, WindowSource
 from lessongen.models.seam import Completion, Usage
-from lessongen.tokens.counter import UNSEEN_FRAMING
+from lessongen.tokens.counter import TEMPLATE_ALLOWANCE
 
 DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
 
@@ -102,7 +102,7 @@ class LocalModel:
 
     line_additive = False  # a GGUF tokenizer may join tokens across any line end
     threads = 1
-    framing = UNSEEN_FRAMING  # the model's chat template is not measured
+    framing = TEMPLATE_ALLOWANCE  # the model's chat template is not measured
     process_safe = False
 
     def info(self) -> ModelInfo:

@@ -106,16 +106,17 @@ REPLY_PRIMING = 3
 class ChatFraming:
     """Tokens a chat format adds beyond the contents: per message (plus its role's), per name, once."""
 
-    per_message: int = 0
-    per_name: int = 0
-    reply_priming: int = 0
-    counts_role: bool = False
+    per_message: int
+    per_name: int
+    reply_priming: int
 
 
-OPENAI_FRAMING = ChatFraming(TOKENS_PER_MESSAGE, TOKENS_PER_NAME, REPLY_PRIMING, counts_role=True)
-# A chat template lessongen cannot see (a local or remote tokenizer's): only the contents are counted,
-# and the estimate/actual ratio from the usage the server reports scales later checks.
-UNSEEN_FRAMING = ChatFraming()
+OPENAI_FRAMING = ChatFraming(TOKENS_PER_MESSAGE, TOKENS_PER_NAME, REPLY_PRIMING)
+# A chat template lessongen cannot see (a server's or a local model's tokenizer): an allowance in the
+# shape of the common open-model templates (ChatML, Llama 3: a start marker, the role, a separator and
+# an end marker around each message, a header before the reply), so prompts are not undercounted; the
+# estimate/actual ratio from the usage the server reports corrects the rest.
+TEMPLATE_ALLOWANCE = ChatFraming(per_message=4, per_name=1, reply_priming=4)
 
 
 def encoding_name_for_model(model: str) -> str:
@@ -269,11 +270,8 @@ def count_texts(encoding_name: str, texts: Sequence[str]) -> list[int]:
 
 def message_overhead(counter: Counter, role: str, name: str | None = None) -> int:
     """Framing tokens of one chat message, without its content, by the counter's chat framing."""
-    framing = counter.framing
-    if not framing.counts_role:
-        return framing.per_message + (framing.per_name if name else 0)
-    extra = framing.per_name + counter.count(name) if name else 0
-    return framing.per_message + counter.count(role) + extra
+    named = counter.framing.per_name + counter.count(name) if name else 0
+    return counter.framing.per_message + counter.count(role) + named
 
 
 def count_chat(counter: Counter, messages: Iterable[dict[str, str]]) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from lessongen.config.fields import Secret
 from lessongen.errors import ModelError
 from lessongen.shared.http_json import JsonClient, Unreachable
-from lessongen.tokens.counter import UNSEEN_FRAMING
+from lessongen.tokens.counter import TEMPLATE_ALLOWANCE
 
 # Code, accents, CJK and digits: different tokenizers split this differently, so its token ids
 # fingerprint the tokenizer (the token cache keys counts by encoding_name).
@@ -84,7 +84,7 @@ class RemoteCounter:
         return f"server:{self._endpoint.kind}:{self._fingerprint}"
 
     line_additive = False  # the server's tokenizer may join tokens across any line end
-    framing = UNSEEN_FRAMING
+    framing = TEMPLATE_ALLOWANCE
     process_safe = False
 
     @property
