@@ -8,9 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from helpers import Golden
 
 if TYPE_CHECKING:
     from fake_openai import FakeServer
+
+
+@pytest.fixture(scope="session")
+def _update_golden() -> bool:
+    """LESSONGEN_UPDATE_GOLDEN=1: rewrite the golden files (read before each test cleans the environment)."""
+    return os.environ.get("LESSONGEN_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def golden(_update_golden: bool) -> Golden:
+    """Compare whole outputs with tests/golden/ (see helpers.Golden)."""
+    return Golden(_update_golden)
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,14 @@
-"""Small shared helpers for the unit tests: a word counter and tiny prompt templates."""
+"""Small shared helpers for the unit tests: a word counter, tiny prompt templates, golden files."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lessongen.conversation.prompts import PromptSet, load_prompts
 from lessongen.repo.walk import GitView
@@ -96,3 +100,38 @@ def assert_one_line_error(result: Any, code: int, needle: str) -> str:
     assert len(errors) == 1, result.stderr
     assert needle in errors[0], errors[0]
     return str(errors[0])
+
+
+GOLDEN = Path(__file__).parent / "golden"
+REGENERATE = "LESSONGEN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py tests/test_cli.py"
+
+
+@dataclass(frozen=True)
+class Golden:
+    """Compares whole outputs with the files under tests/golden/; `update` rewrites them instead."""
+
+    update: bool
+
+    def check(self, name: str, text: str) -> None:
+        """Fail with a unified diff unless `text` equals tests/golden/<name>."""
+        self.check_all({name: text})
+
+    def check_all(self, outputs: Mapping[str, str]) -> None:
+        """Compare each output with tests/golden/<name>; fail once, with the diff of every one that differs."""
+        diffs = []
+        for name, text in outputs.items():
+            path = GOLDEN / name
+            if self.update:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+                continue
+            expected = path.read_text(encoding="utf-8") if path.exists() else ""
+            if text != expected:
+                old, new = expected.splitlines(keepends=True), text.splitlines(keepends=True)
+                diffs.append("".join(difflib.unified_diff(old, new, f"tests/golden/{name}", "this run")))
+        if diffs:
+            pytest.fail(
+                "output differs from its golden file (- golden, + this run). If the change is intended, "
+                f"regenerate the golden files and review their diff:\n    {REGENERATE}\n" + "\n".join(diffs),
+                pytrace=False,
+            )

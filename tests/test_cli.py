@@ -1,18 +1,16 @@
 import json
-import os
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 import typer
-from helpers import TINY_TEMPLATES
+from helpers import TINY_TEMPLATES, Golden
 from typer.testing import CliRunner
 
 from lessongen.cli import app
 from lessongen.config.flags import Flags
 from lessongen.config.groups import HISTORY_KEYS, KEYS
 
-GOLDEN = Path(__file__).parent / "golden"
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
 
 
@@ -116,7 +114,7 @@ def test_list_skipped(sample_repo: Path) -> None:
     assert "skipped paths" in out and "debug.log" in out
 
 
-def test_terminal_report_golden(sample_repo: Path, tmp_path: Path) -> None:
+def test_terminal_report_golden(sample_repo: Path, tmp_path: Path, golden: Golden) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
     for name, text in TINY_TEMPLATES.items():
@@ -126,11 +124,7 @@ def test_terminal_report_golden(sample_repo: Path, tmp_path: Path) -> None:
     )
     assert code == 0
     out = out.replace(str(sample_repo), "<repo>")
-    golden = GOLDEN / "plan_sample.txt"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.parent.mkdir(exist_ok=True)
-        golden.write_text(out)
-    assert out == golden.read_text()
+    golden.check("plan_sample.txt", out)
 
 
 def test_version() -> None:
