@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fake_openai import FakeServer, Fault
 from helpers import make_repo
+from test_escaping import kinds
 from test_run import check_script, run_cli
 
 # Room in the reply reserve for 5,000 levels of nesting (one token each), so the reply arrives whole.
@@ -88,3 +89,30 @@ def test_a_journaled_deep_reply_is_repaired_on_resume(fake_openai: FakeServer, t
     assert "nests too deeply" in repair.messages[-1]["content"]
     assert "introduction" in intro.messages[-1]["content"].lower()
     assert [c["replayed"] for c in ledger(out)["calls"]] == [True, False, False]
+
+
+def test_markup_in_model_text_is_neutralised_in_script_md(fake_openai: FakeServer, tmp_path: Path) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(Fault.markup())
+    code, _, stderr = run_cli(fake_openai, repo, out)
+    assert code == 0 and "Traceback" not in stderr, stderr
+    assert len(fake_openai.chat_requests) == 2  # a valid chapter: no repair turn
+    markdown = (out / "script.md").read_text()
+    found = kinds(markdown)
+    assert "html_block" not in found and "html_inline" not in found and "image" not in found
+    assert "link_open" not in found and "table_open" not in found
+    # Only lessongen's own headings: the title, one per chapter and scene, and the report sections.
+    script = check_script(repo, out)
+    headings = [line for line in markdown.splitlines() if line.startswith("#")]
+    assert found.count("heading_open") == len(headings)
+    assert [h.split(" ")[0] for h in headings] == [
+        "#",
+        *[mark for c in script["chapters"] for mark in ["##"] + ["###"] * len(c["scenes"])],
+        "##",  # the anchor report
+    ]
+    assert headings[-1] == "## Anchor report"
+    assert "Injected" in headings[3] and headings[3].startswith("## Chapter 1: ")  # on its one line
+    assert not any(c in markdown for c in "\x00\x1b")
+    assert "\\x00" in markdown  # the NUL in the anchor path is shown escaped in the anchor report
+    # script.json keeps the model's text as data (JSON escapes it), and stays schema-valid.
+    assert "<script>" in scenes(out)[1]["narration"]

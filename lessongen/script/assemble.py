@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lessongen.script.anchors import AnchorIssue
 from lessongen.script.scenes import Chapter, Scene
+from lessongen.shared.escaping import code_block, code_span, markdown_block, markdown_inline
 from lessongen.shared.highlight import language_for
 
 SCHEMA_VERSION = 1
@@ -72,11 +72,6 @@ def script_json(script: Script) -> dict[str, Any]:
     }
 
 
-def _fence(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
-
-
 def _excerpt(lines: Sequence[str], start: int, end: int) -> str:
     return "\n".join(lines[start - 1 : end])
 
@@ -92,46 +87,55 @@ def chapter_heading(number: int, chapter: Chapter) -> str:
     return "Introduction" if number == 0 and chapter.source == "intro" else f"Chapter {number}"
 
 
+def _scene_markdown(scene: Scene, split: Mapping[str, list[str]]) -> list[str]:
+    """One scene; every piece of model text is neutralised (see shared/escaping.py)."""
+    out = [
+        f"### {markdown_inline(scene.title)}",
+        "",
+        f"*Scene {code_span(scene.id)}, about {minutes(scene.duration_seconds)}*",
+        "",
+    ]
+    if scene.flagged:
+        out += [f"> **Flagged:** {markdown_inline(scene.flagged)}. The model's raw reply is kept below.", ""]
+        out += [code_block(scene.narration, "text"), ""]
+    else:
+        out += [markdown_block(scene.narration), ""]
+    for anchor in scene.anchors:
+        code = _excerpt(split.get(anchor.path, []), anchor.start_line, anchor.end_line)
+        out += [
+            f"{code_span(anchor.path)} lines {anchor.start_line}-{anchor.end_line}:",
+            "",
+            code_block(code, language_for(anchor.path)),
+            "",
+        ]
+    if scene.visual_notes:
+        out += [f"**On screen:** {markdown_inline(scene.visual_notes)}", ""]
+    return out
+
+
 def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
     """The script for people: chapters, scenes, narration and the code of every anchor."""
     split = {path: text.splitlines() for path, text in sources.items()}
-    out = [f"# {script.title}", "", f"Estimated length: {minutes(script.duration_seconds)}", ""]
+    out = [
+        f"# {markdown_inline(script.title)}",
+        "",
+        f"Estimated length: {minutes(script.duration_seconds)}",
+        "",
+    ]
     if not script.complete:
         out += ["> **Incomplete:** the run stopped early; resume it to finish the lesson.", ""]
     for number, chapter in enumerate(script.chapters):
-        out += [f"## {chapter_heading(number, chapter)}: {chapter.title}", ""]
+        out += [f"## {chapter_heading(number, chapter)}: {markdown_inline(chapter.title)}", ""]
         for scene in chapter.scenes:
-            out += [
-                f"### {scene.title}",
-                "",
-                f"*Scene `{scene.id}`, about {minutes(scene.duration_seconds)}*",
-                "",
-            ]
-            if scene.flagged:
-                out += [f"> **Flagged:** {scene.flagged}. The model's raw reply is kept below.", ""]
-            out += [scene.narration, ""]
-            for anchor in scene.anchors:
-                code = _excerpt(split.get(anchor.path, []), anchor.start_line, anchor.end_line)
-                language = language_for(anchor.path)
-                fence = _fence(code)
-                out += [
-                    f"`{anchor.path}` lines {anchor.start_line}-{anchor.end_line}:",
-                    "",
-                    f"{fence}{language}",
-                    code,
-                    fence,
-                    "",
-                ]
-            if scene.visual_notes:
-                out += [f"**On screen:** {scene.visual_notes}", ""]
+            out += _scene_markdown(scene, split)
     if script.anchor_issues:
         out += ["## Anchor report", ""]
         out += [
-            f"- {i.chapter} / {i.scene}: `{i.path}`: {i.problem}"
-            + (" (repaired)" if i.repaired else " (dropped)")
+            f"- {markdown_inline(i.chapter)} / {markdown_inline(i.scene)}: {code_span(i.path)}: "
+            f"{markdown_inline(i.problem)}" + (" (repaired)" if i.repaired else " (dropped)")
             for i in script.anchor_issues
         ]
         out.append("")
     if script.uncovered:
-        out += ["## Files no scene covers", ""] + [f"- `{p}`" for p in script.uncovered] + [""]
+        out += ["## Files no scene covers", ""] + [f"- {code_span(p)}" for p in script.uncovered] + [""]
     return "\n".join(out)
