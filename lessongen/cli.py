@@ -15,7 +15,7 @@ from lessongen.config.flags import Flags
 from lessongen.config.settings import Settings, resolve_settings
 from lessongen.conversation.dry_run import Plan, Verdict
 from lessongen.conversation.plan_report import plan_report
-from lessongen.errors import ExitCode, LessongenError
+from lessongen.errors import ExitCode, LessongenError, UsageError
 from lessongen.models.backend import available_models
 from lessongen.pipeline import build_plan, execute, prepare, render_existing
 from lessongen.render.source import recorded_repository
@@ -172,6 +172,8 @@ def _guard(action: Any, *args: Any) -> None:
 
 
 def _invoke(call: Invocation) -> None:
+    if call.resume and call.force:  # --force would silently discard the answers --resume means to reuse
+        raise UsageError("--resume and --force contradict each other", "pass one of them")
     settings = _settings(call.repo, call.config, call.flags)
     if call.dry_run:
         _plan(settings, call.as_json, call.list_skipped)

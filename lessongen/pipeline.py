@@ -13,6 +13,7 @@ from lessongen.config.settings import Settings
 from lessongen.conversation.compose import Composer
 from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
 from lessongen.conversation.history import check_budget, make_policy
+from lessongen.conversation.journal import Journal
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.live_run import Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
@@ -34,7 +35,7 @@ from lessongen.repo.secrets import (
 from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.script.assemble import Script
 from lessongen.script.outputs import run_report, write_outputs
-from lessongen.session import assemble, deviations, open_journal
+from lessongen.session import assemble, deviations, kept_lesson, open_journal
 from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir
 from lessongen.tokens.cache import TokenCache
@@ -203,7 +204,22 @@ def execute(
     server: str,
 ) -> RunOutcome:
     """The live run: every planned call against the model, then the script on disk."""
-    journal, notes = open_journal(prepared, resume, force)
+    journal = Journal(output_dir(prepared.settings))
+    with journal.locked():  # held until the outputs are written: one run per output folder at a time
+        return _execute(journal, prepared, plan, model, observer, resume, force, server)
+
+
+def _execute(
+    journal: Journal,
+    prepared: Prepared,
+    plan: Plan,
+    model: ChatModel,
+    observer: RunObserver,
+    resume: bool,
+    force: bool,
+    server: str,
+) -> RunOutcome:
+    notes = open_journal(journal, prepared, resume, force)
     for note in notes:
         observer.note(note)
     runner = Runner(prepared, model, journal, observer)
@@ -215,7 +231,15 @@ def execute(
     except KeyboardInterrupt:
         stopped = InterruptedRun("interrupted", "rerun the same command with --resume to continue")
     chat = runner.chat
+    for note in journal.damaged:
+        observer.note(note)
+        notes.append(note)
     script = assemble(prepared, chat, complete=stopped is None)
+    folder = output_dir(prepared.settings)
+    kept = kept_lesson(folder, script)
+    if kept:
+        observer.note(kept)
+        notes.append(kept)
     entries = tuple(chat.entries)
     ratio = estimate_ratio(entries)  # the rule the run's pre-flight checks scaled by
     ratio_note = (
@@ -236,9 +260,10 @@ def execute(
     origin = git_origin(prepared.settings.repo)
     report["repository"] = repository_record(prepared.settings.repo, origin)
     sources = {f.path: f.text for f in prepared.scan.files}  # as sent: secrets already redacted
-    folder = output_dir(prepared.settings)
-    outputs = write_outputs(folder, script, sources, report)
-    outputs += render_lesson(Lesson(script, sources, origin), prepared.settings.render.formats, folder)
+    outputs: list[Path] = []
+    if not kept:  # a better lesson already there keeps its script, ledger and renderings together
+        outputs = write_outputs(folder, script, sources, report)
+        outputs += render_lesson(Lesson(script, sources, origin), prepared.settings.render.formats, folder)
     return RunOutcome(plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped, report)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from lessongen.conversation.dry_run import Plan
@@ -17,7 +18,7 @@ from lessongen.errors import OutputError, UsageError
 from lessongen.script.anchors import check_chapters, uncovered_files
 from lessongen.script.assemble import SCHEMA_VERSION, Script
 from lessongen.script.outputs import existing_outputs, remove_outputs
-from lessongen.shared.storage import output_dir
+from lessongen.shared.storage import read_json
 
 
 def manifest(prepared: Prepared) -> dict[str, Any]:
@@ -26,7 +27,11 @@ def manifest(prepared: Prepared) -> dict[str, Any]:
     prompts = json.dumps(dict(prepared.composer.prompts.templates), sort_keys=True)
     return {
         "schema_version": SCHEMA_VERSION,
-        "model": s.model.name,
+        # What answered, as used (a local GGUF, or a server's URL) and the model's own name: a resume
+        # must not mix answers from two models into one lesson.
+        "backend": prepared.backend.where,
+        "model": prepared.model.name,
+        "repository": str(prepared.scan.root),
         "prompts": hashlib.sha256(prompts.encode()).hexdigest()[:16],
         "settings": {
             **asdict(s.history),  # every history setting changes the calls, so all of them count
@@ -39,15 +44,14 @@ def manifest(prepared: Prepared) -> dict[str, Any]:
     }
 
 
-def open_journal(prepared: Prepared, resume: bool, force: bool) -> tuple[Journal, list[str]]:
-    """The run's journal, after the output-safety and resume checks; nothing is sent before this."""
-    folder = output_dir(prepared.settings)
-    journal = Journal(folder)
+def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool) -> list[str]:
+    """The output-safety and resume checks on a locked journal; nothing is sent before this."""
+    folder = journal.folder.parent
     notes: list[str] = []
     current = manifest(prepared)
     if force:
+        remove_outputs(folder)  # first: if the folder is read-only, the paid answers are still there
         journal.clear()
-        remove_outputs(folder)
     elif resume and journal.exists():
         changes = explain_changes(journal.manifest(), current)
         if changes:
@@ -65,7 +69,25 @@ def open_journal(prepared: Prepared, resume: bool, force: bool) -> tuple[Journal
         )
     if not (resume and journal.exists()):
         journal.start(current)
-    return journal, notes
+    return notes
+
+
+def kept_lesson(folder: Path, script: Script) -> str:
+    """Why the lesson already in `folder` is kept instead of `script`, or "" when `script` may replace it.
+
+    A finished lesson is never replaced by a partial one, nor a partial one by a shorter one.
+    """
+    try:
+        old = read_json(folder / "script.json")
+    except OutputError:
+        return ""  # missing or damaged: nothing worth keeping
+    if not isinstance(old, dict) or not isinstance(old.get("chapters"), list):
+        return ""
+    old_rank = (old.get("complete") is True, len(old["chapters"]))
+    if old_rank <= (script.complete, len(script.chapters)):
+        return ""
+    shown = "finished lesson" if old_rank[0] else f"partial lesson of {old_rank[1]} chapters"
+    return f"the {shown} in {folder} is kept: this run stopped with less, and wrote nothing over it"
 
 
 def deviations(plan: Plan, entries: tuple[LedgerEntry, ...], ratio_note: str) -> tuple[str, ...]:

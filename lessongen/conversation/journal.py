@@ -9,11 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
+from lessongen.errors import OutputError
 from lessongen.models.seam import Completion, Usage
 from lessongen.shared.storage import read_json, write_json
 from lessongen.shared.text import first_few
@@ -35,16 +39,78 @@ class SavedReply:
     seconds: float
 
 
+class Damaged(ValueError):
+    """A saved answer that cannot be used as it is on disk."""
+
+
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens")
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _saved_reply(data: object) -> tuple[str, SavedReply]:
+    """The request key and the answer of a reply file's JSON; Damaged if it has another shape."""
+    if not isinstance(data, dict):
+        raise Damaged(f"a JSON {type(data).__name__}, not an object")
+    for name in ("request_key", "text", "finish_reason"):
+        if not isinstance(data.get(name), str):
+            raise Damaged(f"`{name}` missing or not a text")
+    usage = data.get("usage")
+    if usage is not None and not (
+        isinstance(usage, dict) and all(_count(usage.get(k)) for k in USAGE_FIELDS)
+    ):
+        raise Damaged("`usage` is not three token counts")
+    attempts, seconds = data.get("attempts", 1), data.get("seconds", 0.0)
+    shape = data.get("response_format", "text")
+    if not _count(attempts) or isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise Damaged("`attempts` or `seconds` is not a number")
+    if not isinstance(shape, str):
+        raise Damaged("`response_format` is not a text")
+    completion = Completion(
+        text=data["text"],
+        finish_reason=data["finish_reason"],
+        usage=Usage(*(usage[k] for k in USAGE_FIELDS)) if usage is not None else None,
+        attempts=attempts,
+        response_format=shape,
+    )
+    return data["request_key"], SavedReply(completion, max(float(seconds), 0.0))
+
+
 class Journal:
     """Reads and writes the run's state folder; touches nothing else in the output folder."""
 
     def __init__(self, output: Path) -> None:
         self.folder = output / STATE_DIR
         self._replies = self.folder / "replies"
+        self._lock = FileLock(self.folder / "lock", timeout=0)
+        self.damaged: list[str] = []  # saved answers that could not be used, to be asked again
 
     def exists(self) -> bool:
         """True when a run has saved state here."""
         return (self.folder / "manifest.json").is_file()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the output folder's OS lock: a second run or resume on it refuses instead of paying twice."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except Timeout:
+            raise OutputError(
+                f"{self.folder.parent} is in use by another lessongen run",
+                "wait for it to finish, or pass --output for another folder",
+            ) from None
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {self.folder}: {exc.strerror or exc}",
+                "fix the folder's permissions, or pass --output for another folder",
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def manifest(self) -> dict[str, Any]:
         """What the saved run was started with."""
@@ -56,26 +122,33 @@ class Journal:
         write_json(self.folder / "manifest.json", dict(manifest))
 
     def clear(self) -> None:
-        """Forget a previous run (only lessongen's own state folder is removed)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Forget a previous run: its manifest and answers (the lock, held by this run, stays)."""
+        try:
+            (self.folder / "manifest.json").unlink(missing_ok=True)
+            if self._replies.exists():
+                shutil.rmtree(self._replies)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot remove the saved run in {self.folder}: {exc.strerror or exc}",
+                "fix the folder's permissions, or pass --output for another folder",
+            ) from None
 
     def load(self, index: int, key: str) -> SavedReply | None:
-        """The saved answer of call `index`, if it answered exactly this request."""
+        """The saved answer of call `index`, if it answered exactly this request.
+
+        A damaged file (cut short, empty, not JSON, or JSON of another shape) is no answer: that one
+        call is asked again, and its new answer replaces the file.
+        """
         path = self._replies / f"{index:04d}.json"
-        if not path.is_file():
+        if not path.exists():
             return None
-        data = read_json(path)
-        if data.get("request_key") != key:
+        try:
+            saved_key, saved = _saved_reply(read_json(path))
+        except (OutputError, Damaged) as exc:
+            reason = exc.message if isinstance(exc, OutputError) else str(exc)
+            self.damaged.append(f"saved answer {index} is damaged ({reason}); that call is asked again")
             return None
-        usage = data.get("usage")
-        completion = Completion(
-            text=data["text"],
-            finish_reason=data["finish_reason"],
-            usage=Usage(**usage) if usage else None,
-            attempts=data.get("attempts", 1),
-            response_format=data.get("response_format", "text"),
-        )
-        return SavedReply(completion, float(data.get("seconds", 0.0)))
+        return saved if saved_key == key else None
 
     def save(self, index: int, key: str, label: str, completion: Completion, seconds: float) -> None:
         """Write an answer to disk (atomically) before anything uses it."""
@@ -109,9 +182,9 @@ class Journal:
 def explain_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """Human-readable differences between a saved manifest and the current one."""
     changes: list[str] = []
-    for key in ("model", "prompts", "schema_version"):
+    for key in ("backend", "model", "repository", "prompts", "schema_version"):
         if saved.get(key) != current.get(key):
-            changes.append(f"{key} changed ({saved.get(key)!s:.40} -> {current.get(key)!s:.40})")
+            changes.append(f"{key} changed ({saved.get(key)!s:.80} -> {current.get(key)!s:.80})")
     old_settings, new_settings = saved.get("settings", {}), current.get("settings", {})
     for key in sorted(set(old_settings) | set(new_settings)):
         if old_settings.get(key) != new_settings.get(key):

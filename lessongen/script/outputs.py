@@ -9,6 +9,7 @@ from typing import Any
 from lessongen.conversation.dry_run import Plan
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.conversation.plan_report import secrets_report
+from lessongen.errors import OutputError
 from lessongen.script.assemble import Script, script_json, script_markdown
 from lessongen.shared.storage import write_atomic, write_json
 
@@ -23,7 +24,13 @@ def existing_outputs(folder: Path) -> list[Path]:
 def remove_outputs(folder: Path) -> None:
     """Remove lessongen's own output files (nothing else in the folder is touched)."""
     for path in existing_outputs(folder):
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot remove {path}: {exc.strerror or exc}",
+                "make the folder writable, or pass --output for another folder; the saved answers are kept",
+            ) from None
 
 
 def run_report(
