@@ -284,6 +284,16 @@ def _scene(sid: str, path: str, first: int, last: int) -> dict[str, Any]:
     }
 
 
+def _shared_scene(sid: str, tags: list[tuple[str, int, int]]) -> dict[str, Any]:
+    """One scene about several files: anchors and files for each."""
+    scene = _scene(sid, *tags[0])
+    for tag in tags[1:]:
+        other = _scene(sid, *tag)
+        scene["anchors"] = [*scene["anchors"], *other["anchors"]]
+        scene["files"] = [*scene["files"], *other["files"]]
+    return scene
+
+
 def _intro_scene(sid: str) -> dict[str, Any]:
     return {
         "id": sid,
@@ -295,16 +305,31 @@ def _intro_scene(sid: str) -> dict[str, Any]:
     }
 
 
+_SCENES_ASKED = re.compile(r"with (\d+)\s*scene")
+
+
 class ChapterResponder:
     """The default model: a valid chapter about the files in the last user message.
 
     A message without file tags gets plain text if it asks for a summary, an introduction chapter if
     it asks for one or no files were sent yet, and otherwise (a repair request) a chapter about the
-    latest files sent. With `reply_tokens`, every reply is padded to about that many tokens.
+    latest files sent. With `reply_tokens`, every reply is padded to about that many tokens. Like a
+    model that follows its instructions, with `scene_tokens` a chapter has the scenes its request asks
+    for ("with N scene(s)"), about `scene_tokens` each; `summary_tokens` and `intro_tokens` size those
+    replies.
     """
 
-    def __init__(self, reply_tokens: int | None = None) -> None:
+    def __init__(
+        self,
+        reply_tokens: int | None = None,
+        scene_tokens: int | None = None,
+        summary_tokens: int | None = None,
+        intro_tokens: int | None = None,
+    ) -> None:
         self.reply_tokens = reply_tokens
+        self.scene_tokens = scene_tokens
+        self.summary_tokens = summary_tokens or reply_tokens
+        self.intro_tokens = intro_tokens or reply_tokens
 
     def __call__(self, request: RecordedRequest) -> Reply:
         users = [str(m.get("content") or "") for m in request.messages if m.get("role") == "user"]
@@ -314,27 +339,41 @@ class ChapterResponder:
         counter = TokenCounter.for_model(request.model)
         if not own and "summar" in last.lower():
             seen = ", ".join(dict.fromkeys(path for text in users for path, _, _ in file_tags(text)))
-            return Reply(self._pad(counter, lambda extra: f"Summary so far. Files covered: {seen}.{extra}"))
+            return Reply(
+                self._pad(
+                    counter,
+                    lambda extra: f"Summary so far. Files covered: {seen}.{extra}",
+                    self.summary_tokens,
+                )
+            )
+        target = self.reply_tokens
         if (not own and "intro" in last.lower()) or not tags:
             title = "Introduction"
             scenes = [_intro_scene(f"c{request.call}s1")]
+            target = self.intro_tokens
         else:
             title = "The code of " + ", ".join(dict.fromkeys(path for path, _, _ in tags))
-            scenes = [_scene(f"c{request.call}s{i}", *tag) for i, tag in enumerate(tags, 1)]
+            asked = _SCENES_ASKED.search(last)
+            count = int(asked.group(1)) if asked and self.scene_tokens else len(tags)
+            scenes = [
+                _shared_scene(f"c{request.call}s{i + 1}", tags[i::count] or tags[:1]) for i in range(count)
+            ]
+            if self.scene_tokens:
+                target = self.scene_tokens * count
 
         def build(extra: str) -> str:
             padded = {**scenes[-1], "narration": scenes[-1]["narration"] + extra}
             return json.dumps({"title": title, "scenes": [*scenes[:-1], padded]}, indent=1)
 
-        return Reply(self._pad(counter, build))
+        return Reply(self._pad(counter, build, target))
 
-    def _pad(self, counter: TokenCounter, build: Callable[[str], str]) -> str:
-        """build(extra) with filler text making it about reply_tokens tokens long."""
-        if not self.reply_tokens:
+    def _pad(self, counter: TokenCounter, build: Callable[[str], str], target: int | None) -> str:
+        """build(extra) with filler text making it about `target` tokens long."""
+        if not target:
             return build("")
-        missing = self.reply_tokens - counter.count(build(""))
+        missing = target - counter.count(build(""))
         extra = _FILLER * max(0, missing // counter.count(_FILLER))
-        while counter.count(build(extra)) < self.reply_tokens:
+        while counter.count(build(extra)) < target:
             extra += " more"
         return build(extra)
 

@@ -38,6 +38,7 @@ TINY_TEMPLATES = {
     "stub": "stub $number",
     "summary": "summarize $limit",
     "summary_context": "ctx $first $last",
+    "folded": "folded $first $last",
     "intro": "intro $count",
     "repair": "repair $problem",
 }

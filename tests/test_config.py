@@ -9,7 +9,7 @@ from lessongen.errors import UsageError
 
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
-    assert resolve_settings(tmp_path, {}, {}).history.keep_recent == 1
+    assert resolve_settings(tmp_path, {}, {}).history.keep_recent == 0
     (tmp_path / "lessongen.toml").write_text("keep_recent = 2\nmodel = 'gpt-4o'\nreply_tokens = 900\n")
     settings = resolve_settings(tmp_path, {}, {})
     assert (settings.history.keep_recent, settings.model.name, settings.history.reply_tokens) == (

@@ -63,7 +63,8 @@ def check_script(repo: Path, out: Path) -> dict[str, Any]:
 def test_full_run_writes_a_valid_script(fake_openai: FakeServer, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     out = tmp_path / "lesson"
-    fake_openai.responder = ChapterResponder(reply_tokens=1500)  # the size the plan assumes
+    # The sizes the plan assumes: 250 tokens a scene (one scene for these small batches), intro 1,500.
+    fake_openai.responder = ChapterResponder(scene_tokens=250, intro_tokens=1500)
     code, stdout, stderr = run_cli(fake_openai, repo, out, "--max-batch-tokens", "800")
     assert code == 0, stderr
     script = check_script(repo, out)
@@ -87,7 +88,7 @@ def test_full_run_writes_a_valid_script(fake_openai: FakeServer, tmp_path: Path)
     for number, request in enumerate(requests[:-1], start=1):
         batch = plan["batches"][number - 1]
         assert sources_in(request.messages[-1:]) == [f.split(" (part")[0] for f in batch["files"]]
-        older = sources_in(request.messages[:-3])  # keep_recent=1: only the previous batch keeps source
+        older = sources_in(request.messages[:-1])  # keep_recent=0: answered source is always a stub
         assert older == [], f"request {number} still carries answered source {older}"
         assert len(request.messages) == 2 * number
     assert all(r.prompt_tokens <= 128_000 for r in requests)
@@ -104,7 +105,7 @@ def test_summaries_fall_where_the_plan_says(tmp_path: Path) -> None:
         "--max-output-tokens",
         "1000",
         "--reply-tokens",
-        "300",
+        "1800",
         "--summary-reply-tokens",
         "200",
         "--intro-reply-tokens",
@@ -112,7 +113,9 @@ def test_summaries_fall_where_the_plan_says(tmp_path: Path) -> None:
     ]
     plan = plan_json(repo, *window)
     assert plan["summary_calls"], "this window must force rolling summaries"
-    with FakeServer(context_window=9000, responder=ChapterResponder(reply_tokens=280)) as server:
+    # Replies of the assumed sizes (300 tokens a scene, summaries 200): the run makes the planned calls.
+    replies = ChapterResponder(scene_tokens=300, summary_tokens=200, intro_tokens=300)
+    with FakeServer(context_window=9000, responder=replies) as server:
         code, _, stderr = run_cli(server, repo, out, *window)
         assert code == 0, stderr
         requests = server.chat_requests

@@ -74,12 +74,12 @@ class WalkSettings:
 class HistorySettings:
     """The history policy's settings: the policy and the resume manifest both take all of them."""
 
-    keep_recent: int = setting(1, whole(0))
+    keep_recent: int = setting(0, whole(0))
     summary_threshold: float = setting(0.85, number(0.1, 1.0))
     preflight_limit: float = setting(0.95, number(0.1, 1.0))
     max_reply_tokens: int = setting(4096, whole(16))
     reply_tokens: int = setting(1500, whole(1))
-    summary_reply_tokens: int = setting(1200, whole(1))
+    summary_reply_tokens: int = setting(1000, whole(1))
     intro_reply_tokens: int = setting(1500, whole(1))
     max_batch_tokens: int = setting(24000, whole(256))
 

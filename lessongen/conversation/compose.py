@@ -64,7 +64,7 @@ class Composer:
         self.prompts = prompts
         self.counter = counter
         self._overhead = {role: message_overhead(counter, role) for role in (SYSTEM, USER, ASSISTANT)}
-        self._last_batch: tuple[tuple[int, int], Message] | None = None  # the policy asks for it twice
+        self._last_batch: tuple[tuple[int, int, int], Message] | None = None  # the policy asks for it twice
         self._tag_tokens: int | None = None
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
@@ -79,16 +79,22 @@ class Composer:
         """The system prompt."""
         return self._message(SYSTEM, self.prompts.render("system"))
 
-    def batch(self, batch: Batch, count: int) -> Message:
-        """The user message that carries a batch's files (built once per batch)."""
-        key = (batch.index, count)
+    def framing(self, role: str) -> int:
+        """Tokens a message of this role costs besides its content."""
+        return self._overhead[role]
+
+    def batch(self, batch: Batch, count: int, scenes: int) -> Message:
+        """The user message that carries a batch's files and asks for `scenes` scenes (built once)."""
+        key = (batch.index, count, scenes)
         if self._last_batch is None or self._last_batch[0] != key:
-            self._last_batch = (key, self._build_batch(batch, count))
+            self._last_batch = (key, self._build_batch(batch, count, scenes))
         return self._last_batch[1]
 
-    def _build_batch(self, batch: Batch, count: int) -> Message:
+    def _build_batch(self, batch: Batch, count: int, scenes: int) -> Message:
         labels = ", ".join(part.label for part in batch.parts)
-        header = self.prompts.render("batch", number=batch.index + 1, count=count, file_list=labels)
+        header = self.prompts.render(
+            "batch", number=batch.index + 1, count=count, file_list=labels, scenes=scenes
+        )
         pieces = [header]
         tokens = self.counter.count(header)
         for part in batch.parts:
@@ -127,6 +133,10 @@ class Composer:
     def summary_context(self, first: int, last: int) -> Message:
         """The note placed before a summary once older turns are folded into it."""
         return self._message(USER, self.prompts.render("summary_context", first=first, last=last))
+
+    def folded(self, first: int, last: int) -> Message:
+        """The note that stands for turns dropped without the model (no summary of them was written)."""
+        return self._message(ASSISTANT, self.prompts.render("folded", first=first, last=last))
 
     def intro_request(self, count: int) -> Message:
         """The request for the introduction chapter."""

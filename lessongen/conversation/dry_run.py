@@ -15,7 +15,7 @@ from lessongen.conversation.history import (
     apply_reply,
     billable_cached,
     cached_prefix,
-    next_call,
+    next_step,
     preflight,
 )
 from lessongen.conversation.prepared import Prepared
@@ -55,19 +55,33 @@ class Simulation:
 
     calls: tuple[CallRecord, ...]
     refused: DoesNotFitError | None
+    folds: tuple[str, ...] = ()  # turns the policy dropped without the model to fit the window
 
 
-def simulate(batches: Sequence[Batch], composer: Composer, policy: Policy, model: ModelInfo) -> Simulation:
-    """Run the conversation exactly as the live run would, with projected replies."""
-    state = ChatState(system=composer.system())
+def simulate(
+    batches: Sequence[Batch],
+    composer: Composer,
+    policy: Policy,
+    model: ModelInfo,
+    start: ChatState | None = None,
+) -> Simulation:
+    """Run the conversation exactly as the live run would, with projected replies.
+
+    From `start` (a live run's state) it projects the rest of a run with the reply sizes seen so far.
+    """
+    state = start or ChatState(system=composer.system())
     sent: list[tuple[Message, ...]] = []
     calls: list[CallRecord] = []
-    while (call := next_call(state, batches, composer, policy)) is not None:
+    while True:
+        step = next_step(state, batches, composer, policy)
+        state, call = step.state, step.call
+        if call is None:
+            break
         try:
             preflight(call, policy)
         except DoesNotFitError as refusal:
-            return Simulation(tuple(calls), refusal)
-        reply_tokens = policy.projected_reply(call.kind)
+            return Simulation(tuple(calls), refusal, state.folds)
+        reply_tokens = call.reply_tokens
         cached = billable_cached(cached_prefix(sent, call.messages))
         cost = model.cost(call.prompt_tokens, reply_tokens, cached)
         cost_plain = model.cost(call.prompt_tokens, reply_tokens)
@@ -88,7 +102,7 @@ def simulate(batches: Sequence[Batch], composer: Composer, policy: Policy, model
         sent.append(call.messages)
         reply = composer.projected_reply(str(index), reply_tokens)
         state = apply_reply(state, call, reply, batches, composer, policy.keep_recent)
-    return Simulation(tuple(calls), None)
+    return Simulation(tuple(calls), None, state.folds)
 
 
 @dataclass(frozen=True)

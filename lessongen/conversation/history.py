@@ -1,98 +1,30 @@
 """The history policy: one growing chat, stubs for answered source, a rolling summary, a pre-flight check.
 
-Both the dry run and the live run drive the conversation through `next_call` and `apply_reply`; only
-where the replies come from differs.
+Both the dry run and the live run drive the conversation through `next_step` and `apply_reply`; only
+where the replies come from differs. The limits and the batch fit live in `conversation/fit.py`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
-from lessongen.config.groups import HistorySettings
 from lessongen.conversation.compose import Composer, Message
+from lessongen.conversation.fit import (
+    CONTEXT_ALLOWANCE,
+    MAX_SCENES,
+    CallKind,
+    Policy,
+    check_budget,
+    make_policy,
+)
 from lessongen.errors import DoesNotFitError
-from lessongen.models.catalog import ModelInfo
 from lessongen.shared.data import Batch
 
-# Room left after a summary for a few more batches before the next one is needed.
-_CALLS_BETWEEN_SUMMARIES = 3
-_STUB_ALLOWANCE = 64
-_MIN_BATCH_TOKENS = 256
+__all__ = ["CallKind", "Policy", "check_budget", "make_policy"]
 
-
-class CallKind(StrEnum):
-    """What a model call is for."""
-
-    BATCH = "batch"
-    SUMMARY = "summary"
-    INTRO = "intro"
-    REPAIR = "repair"  # a second try at an unusable chapter reply (never planned)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The token limits every call is held to."""
-
-    input_limit: int  # most prompt tokens a call may carry (window minus reply reserve, max input)
-    max_reply_tokens: int  # reserved in the window and sent as the call's max tokens
-    keep_recent: int
-    summary_at: int  # fold old turns when prompt + projected reply would pass this
-    refuse_at: int  # never send a prompt above this
-    batch_reply: int
-    summary_reply: int
-    intro_reply: int
-    max_batch_tokens: int
-
-    def projected_reply(self, kind: CallKind) -> int:
-        """The reply size assumed for a call of this kind."""
-        return {CallKind.BATCH: self.batch_reply, CallKind.SUMMARY: self.summary_reply}.get(
-            kind, self.intro_reply
-        )
-
-    def batch_budget(self, fixed_tokens: int) -> int:
-        """Source tokens per batch so that K kept batches, a summary and a new batch fit under summary_at.
-
-        It leaves room for a few calls between summaries (so the cached prefix is reused), fewer when
-        the window is small.
-        """
-        budget = 0
-        for calls_between in range(_CALLS_BETWEEN_SUMMARIES, -1, -1):
-            room = calls_between * (self.batch_reply + _STUB_ALLOWANCE)
-            spare = self.summary_at - fixed_tokens - self.summary_reply - room
-            spare -= (self.keep_recent + 1) * self.batch_reply
-            budget = min(self.max_batch_tokens, spare // (self.keep_recent + 1))
-            if budget >= _MIN_BATCH_TOKENS:
-                break
-        return budget
-
-
-def make_policy(model: ModelInfo, history: HistorySettings) -> Policy:
-    """Turn the model's window and the history settings into token limits."""
-    reserve = min(history.max_reply_tokens, model.max_output_tokens, max(model.context_window // 4, 16))
-    limit = min(model.input_limit, model.context_window - reserve)
-    return Policy(
-        input_limit=limit,
-        max_reply_tokens=reserve,
-        keep_recent=history.keep_recent,
-        summary_at=int(limit * history.summary_threshold),
-        refuse_at=int(limit * history.preflight_limit),
-        batch_reply=min(history.reply_tokens, reserve),
-        summary_reply=min(history.summary_reply_tokens, reserve),
-        intro_reply=min(history.intro_reply_tokens, reserve),
-        max_batch_tokens=history.max_batch_tokens,
-    )
-
-
-def check_budget(policy: Policy, budget: int, fixed_tokens: int) -> None:
-    """Refuse a window too small to hold the system prompt, a summary and one batch."""
-    if budget < _MIN_BATCH_TOKENS:
-        raise DoesNotFitError(
-            f"the usable window of {policy.input_limit:,} tokens cannot hold the system prompt "
-            f"({fixed_tokens:,}), a summary and a batch of source",
-            "use a model with a larger window, or lower reply_tokens / max_reply_tokens / keep_recent",
-        )
+_PERCENTILE = 0.9  # replies seen so far steer the decisions by a high percentile, not the mean
 
 
 @dataclass(frozen=True)
@@ -105,6 +37,16 @@ class Turn:
     first: int  # 1-based batch numbers this turn covers (a summary covers a range)
     last: int
     stubbed: bool = False
+    folded: bool = False  # a note standing for turns dropped without the model
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A reply's size as it entered the history, and how many scenes its request asked for."""
+
+    kind: CallKind
+    scenes: int
+    tokens: int
 
 
 @dataclass(frozen=True)
@@ -115,6 +57,8 @@ class ChatState:
     turns: tuple[Turn, ...] = ()
     next_batch: int = 0
     done: bool = False
+    seen: tuple[Seen, ...] = ()
+    folds: tuple[str, ...] = ()  # turns dropped without the model to fit the window, for the report
 
     def messages(self) -> tuple[Message, ...]:
         """The history as it would be sent."""
@@ -126,7 +70,7 @@ class ChatState:
 
 @dataclass(frozen=True)
 class PendingCall:
-    """The next call: its messages (history plus the new request) and their token count."""
+    """The next call: its messages (history plus the new request), their token count and expected reply."""
 
     kind: CallKind
     messages: tuple[Message, ...]
@@ -134,6 +78,8 @@ class PendingCall:
     prompt_tokens: int
     first: int
     last: int
+    scenes: int = MAX_SCENES  # scenes the request asks for (batch calls)
+    reply_tokens: int = 0  # the reply the policy expects (learned from the run's replies so far)
 
     @property
     def label(self) -> str:
@@ -143,6 +89,35 @@ class PendingCall:
         return f"summary {self.first}-{self.last}" if self.kind is CallKind.SUMMARY else "intro"
 
 
+@dataclass(frozen=True)
+class Step:
+    """What the policy does next: the state it works from (possibly folded) and the call, if any."""
+
+    state: ChatState
+    call: PendingCall | None
+
+
+def percentile(values: Sequence[float], share: float = _PERCENTILE) -> float:
+    """The nearest-rank percentile (the largest value for a handful of samples)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def expected_reply(policy: Policy, state: ChatState, kind: CallKind, scenes: int = MAX_SCENES) -> int:
+    """The reply size to plan for: a high percentile of those seen so far, else the assumption."""
+    seen = [s for s in state.seen if s.kind is kind]
+    if kind is CallKind.BATCH:
+        per_scene = percentile([s.tokens / s.scenes for s in seen]) if seen else None
+        return policy.chapter_reply(scenes, per_scene)
+    if seen:
+        return min(policy.max_reply_tokens, math.ceil(percentile([s.tokens for s in seen])))
+    return policy.projected_reply(kind)
+
+
+def _scaled(tokens: int, ratio: float) -> int:
+    return int(tokens * max(ratio, 1.0))
+
+
 def _foldable(state: ChatState, keep: int) -> tuple[Turn, ...]:
     older = state.turns[: len(state.turns) - keep] if keep else state.turns
     if not older or (len(older) == 1 and older[0].kind is CallKind.SUMMARY):
@@ -150,57 +125,126 @@ def _foldable(state: ChatState, keep: int) -> tuple[Turn, ...]:
     return older
 
 
-def next_call(
+def summary_words(reply_tokens: int) -> int:
+    """The word limit a summary request names for a reply of this many tokens."""
+    return max(40, reply_tokens // 2)
+
+
+def _summary_pays(state: ChatState, policy: Policy, count: int, summary_reply: int) -> bool:
+    """Whether folding now costs less than sending the old turns again on every call that is left."""
+    older = _foldable(state, policy.keep_recent)
+    prices = policy.prices
+    resent = prices.cached or prices.input
+    if not older or not resent:
+        return False
+    saved = sum(t.request.tokens + t.reply.tokens for t in older) - summary_reply - CONTEXT_ALLOWANCE
+    remaining = count - state.next_batch + 1  # batch calls left and the intro
+    # The summary call re-sends the history (mostly cached), writes the summary, and the summary is
+    # then sent once uncached (the prefix changes where it starts).
+    cost = sum(m.tokens for m in state.messages()) * resent
+    cost += summary_reply * (prices.output + prices.input - resent)
+    return remaining > 1 and remaining * saved * resent > cost
+
+
+def _fold_without_model(state: ChatState, composer: Composer, upto: int) -> ChatState:
+    """The oldest `upto` turns replaced by a short note; the chapters already written stay in the script."""
+    dropped = state.turns[:upto]
+    first, last = dropped[0].first, dropped[-1].last
+    request = composer.summary_context(first, last)
+    note = Turn(CallKind.SUMMARY, request, composer.folded(first, last), first, last, folded=True)
+    text = f"history: parts {first}-{last} were folded without the model to fit the window"
+    return replace(state, turns=(note, *state.turns[upto:]), folds=(*state.folds, text))
+
+
+def _droppable(state: ChatState) -> int:
+    """How many of the oldest turns to fold into one note next (0: nothing left to gain)."""
+    turns = state.turns
+    if not turns or (len(turns) == 1 and turns[0].folded):
+        return 0
+    return 2 if len(turns) > 1 and turns[0].kind is CallKind.SUMMARY else 1
+
+
+def _request(
+    state: ChatState, batches: Sequence[Batch], composer: Composer, policy: Policy
+) -> tuple[CallKind, Message, int, int, int]:
+    count = len(batches)
+    if state.next_batch < count:
+        batch = batches[state.next_batch]
+        scenes = policy.scenes_for(batch.tokens)
+        return CallKind.BATCH, composer.batch(batch, count, scenes), state.next_batch + 1, 0, scenes
+    return CallKind.INTRO, composer.intro_request(count), 0, count, MAX_SCENES
+
+
+def next_step(
     state: ChatState,
     batches: Sequence[Batch],
     composer: Composer,
     policy: Policy,
     ratio: float = 1.0,
-    summary_words: int = 600,
-) -> PendingCall | None:
-    """The call the policy makes next, or None when the lesson is complete.
+) -> Step:
+    """The call the policy makes next (None when the lesson is complete), from a possibly folded state.
 
     `ratio` is how much more the server counts than our tokenizer (measured in the live run); the
     summary decision uses the scaled count so it adapts to servers that tokenize differently.
     """
-    if state.done:
-        return None
-    history = state.messages()
-    count = len(batches)
-    if state.next_batch < count:
-        kind, request = CallKind.BATCH, composer.batch(batches[state.next_batch], count)
-        first = last = state.next_batch + 1
-    else:
-        kind, request, first, last = CallKind.INTRO, composer.intro_request(count), 0, count
-    tokens = composer.prompt_tokens(history) + request.tokens
-    if int(tokens * max(ratio, 1.0)) + policy.projected_reply(kind) > policy.summary_at:
+    while not state.done:
+        kind, request, first, last, scenes = _request(state, batches, composer, policy)
+        last = last or first
+        reply = expected_reply(policy, state, kind, scenes)
+        history = state.messages()
+        tokens = composer.prompt_tokens(history) + request.tokens
+        over = _scaled(tokens, ratio) + reply > policy.summary_at
+        summary_reply = expected_reply(policy, state, CallKind.SUMMARY)
         older = _foldable(state, policy.keep_recent)
-        if older:
-            request = composer.summary_request(summary_words)
-            return PendingCall(
-                CallKind.SUMMARY,
-                (*history, request),
-                request,
-                composer.prompt_tokens(history) + request.tokens,
-                older[0].first,
-                older[-1].last,
-            )
-    return PendingCall(kind, (*history, request), request, tokens, first, last)
+        if older and (over or _summary_pays(state, policy, len(batches), summary_reply)):
+            ask = composer.summary_request(summary_words(summary_reply))
+            asked = composer.prompt_tokens(history) + ask.tokens
+            if _scaled(asked, ratio) <= policy.input_limit:  # a summary may use the whole usable window
+                call = PendingCall(
+                    CallKind.SUMMARY,
+                    (*history, ask),
+                    ask,
+                    asked,
+                    older[0].first,
+                    older[-1].last,
+                    reply_tokens=summary_reply,
+                )
+                return Step(state, call)
+        # Fold without the model when the summary did not fit, or nothing is left to summarise and
+        # the call itself would be refused.
+        stuck = (older and over) or _scaled(tokens, ratio) > policy.refuse_at
+        drop = _droppable(state) if stuck else 0
+        if drop:
+            # Even the summary cannot be sent (or nothing is left to summarise): fold the oldest turns
+            # without the model and decide again; each fold leaves fewer or smaller turns.
+            state = _fold_without_model(state, composer, drop)
+            continue
+        call = PendingCall(kind, (*history, request), request, tokens, first, last, scenes, reply)
+        return Step(state, call)
+    return Step(state, None)
 
 
 def preflight(call: PendingCall, policy: Policy, ratio: float = 1.0) -> None:
-    """Refuse a call whose prompt (scaled by the measured estimate/actual ratio) passes refuse_at."""
-    check_prompt(call.label, call.prompt_tokens, policy, ratio)
+    """Refuse a call whose prompt (scaled by the measured estimate/actual ratio) passes its limit.
+
+    A summary may use the whole usable window: it is the call that makes room.
+    """
+    limit = policy.input_limit if call.kind is CallKind.SUMMARY else policy.refuse_at
+    check_prompt(call.label, call.prompt_tokens, policy, ratio, limit)
 
 
-def check_prompt(label: str, prompt_tokens: int, policy: Policy, ratio: float = 1.0) -> None:
+def check_prompt(
+    label: str, prompt_tokens: int, policy: Policy, ratio: float = 1.0, limit: int | None = None
+) -> None:
     """The pre-flight check for any prompt, planned or not (a repair turn)."""
-    expected = int(prompt_tokens * max(ratio, 1.0))
-    if expected > policy.refuse_at:
+    limit = policy.refuse_at if limit is None else limit
+    expected = _scaled(prompt_tokens, ratio)
+    if expected > limit:
         raise DoesNotFitError(
             f"{label} would send {expected:,} prompt tokens, above the pre-flight limit of "
-            f"{policy.refuse_at:,} ({policy.input_limit:,} usable)",
-            "lower max_batch_tokens or keep_recent, or use a model with a larger window",
+            f"{limit:,} ({policy.input_limit:,} usable)",
+            f"lower max_batch_tokens below {policy.max_batch_for(expected - limit):,} (the batches change, "
+            "so saved answers are not reused), or use a model with a larger window",
         )
 
 
@@ -213,21 +257,24 @@ def apply_reply(
     keep: int,
 ) -> ChatState:
     """The history after a call is answered: append, stub old source, or fold into the summary."""
+    seen = (*state.seen, Seen(call.kind, call.scenes, max(0, reply.tokens - composer.framing(reply.role))))
     if call.kind is CallKind.SUMMARY:
         older = _foldable(state, keep)
         context = composer.summary_context(call.first, call.last)
         folded = Turn(CallKind.SUMMARY, context, reply, call.first, call.last)
-        return replace(state, turns=(folded, *state.turns[len(older) :]))
+        return replace(state, turns=(folded, *state.turns[len(older) :]), seen=seen)
     turn = Turn(call.kind, call.request, reply, call.first, call.last)
     if call.kind is CallKind.INTRO:
-        return replace(state, turns=(*state.turns, turn), done=True)
+        return replace(state, turns=(*state.turns, turn), done=True, seen=seen)
     turns = [*state.turns, turn]
+    if state.next_batch + 1 >= len(batches):
+        keep = 0  # the intro sees chapters, never source: every batch is a stub before it
     answered = [i for i, t in enumerate(turns) if t.kind is CallKind.BATCH]
     for i in answered[: len(answered) - keep] if keep else answered:
         if not turns[i].stubbed:
             stub = composer.stub(batches[turns[i].first - 1], len(batches))
             turns[i] = replace(turns[i], request=stub, stubbed=True)
-    return replace(state, turns=tuple(turns), next_batch=state.next_batch + 1)
+    return replace(state, turns=tuple(turns), next_batch=state.next_batch + 1, seen=seen)
 
 
 def cached_prefix(previous: Sequence[Sequence[Message]], messages: Sequence[Message], recent: int = 3) -> int:

@@ -14,7 +14,7 @@ from lessongen.conversation.history import (
     PendingCall,
     apply_reply,
     check_prompt,
-    next_call,
+    next_step,
     preflight,
 )
 from lessongen.conversation.journal import Journal, request_key
@@ -68,7 +68,10 @@ class Runner:
         p = self.p
         while True:
             ratio = estimate_ratio(self.chat.entries)
-            call = next_call(self.chat.state, p.batches, p.composer, p.policy, ratio)
+            step = next_step(self.chat.state, p.batches, p.composer, p.policy, ratio)
+            for fold in step.state.folds[len(self.chat.state.folds) :]:
+                self._note(fold)
+            self.chat.state, call = step.state, step.call
             if call is None:
                 return self.chat
             preflight(call, p.policy, ratio)

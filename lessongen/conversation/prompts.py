@@ -13,10 +13,11 @@ from lessongen.shared.safe_read import SMALL_FILE_LIMIT, UnreadableFile, read_te
 # Each template and the placeholders it may use ($name).
 TEMPLATES: dict[str, frozenset[str]] = {
     "system": frozenset(),
-    "batch": frozenset({"number", "count", "file_list"}),
+    "batch": frozenset({"number", "count", "file_list", "scenes"}),
     "stub": frozenset({"number", "count", "file_list"}),
     "summary": frozenset({"limit"}),
     "summary_context": frozenset({"first", "last"}),
+    "folded": frozenset({"first", "last"}),
     "intro": frozenset({"count"}),
     "repair": frozenset({"problem"}),
 }
