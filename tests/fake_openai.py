@@ -306,6 +306,7 @@ def _intro_scene(sid: str) -> dict[str, Any]:
 
 
 _SCENES_ASKED = re.compile(r"with (\d+)\s*scene")
+_WORDS_ASKED = re.compile(r"at most about (\d+) words")
 
 
 class ChapterResponder:
@@ -316,7 +317,7 @@ class ChapterResponder:
     latest files sent. With `reply_tokens`, every reply is padded to about that many tokens. Like a
     model that follows its instructions, with `scene_tokens` a chapter has the scenes its request asks
     for ("with N scene(s)"), about `scene_tokens` each; `summary_tokens` and `intro_tokens` size those
-    replies.
+    replies. With `summary_tokens_per_word`, a summary follows the word limit its request names.
     """
 
     def __init__(
@@ -325,7 +326,9 @@ class ChapterResponder:
         scene_tokens: int | None = None,
         summary_tokens: int | None = None,
         intro_tokens: int | None = None,
+        summary_tokens_per_word: float | None = None,
     ) -> None:
+        self.summary_tokens_per_word = summary_tokens_per_word
         self.reply_tokens = reply_tokens
         self.scene_tokens = scene_tokens
         self.summary_tokens = summary_tokens or reply_tokens
@@ -339,12 +342,12 @@ class ChapterResponder:
         counter = TokenCounter.for_model(request.model)
         if not own and "summar" in last.lower():
             seen = ", ".join(dict.fromkeys(path for text in users for path, _, _ in file_tags(text)))
+            words = _WORDS_ASKED.search(last)
+            size = self.summary_tokens
+            if self.summary_tokens_per_word and words:
+                size = round(int(words.group(1)) * self.summary_tokens_per_word)
             return Reply(
-                self._pad(
-                    counter,
-                    lambda extra: f"Summary so far. Files covered: {seen}.{extra}",
-                    self.summary_tokens,
-                )
+                self._pad(counter, lambda extra: f"Summary so far. Files covered: {seen}.{extra}", size)
             )
         target = self.reply_tokens
         if (not own and "intro" in last.lower()) or not tags:

@@ -18,7 +18,9 @@ STUB_ALLOWANCE = 64  # a stub naming a batch's files, with its framing
 FRAMING_ALLOWANCE = 8  # a reply message's framing
 HEALTHY_SHARE = 0.35  # batches smaller than this share of the usable window make a poor, costly lesson
 MIN_BATCH_TOKENS = 256
-_SUMMARY_SHARE = 6  # a summary is assumed to take at most a sixth of the usable window
+_SUMMARY_SHARE = 12  # a summary is assumed to take at most an eighth of the usable window
+_RESERVE_SHARE = 6  # the reply reserve takes at most a sixth of the window (chapters are sized to batches)
+WORDS_PER_TOKEN = 0.6  # a summary of N tokens is asked for in about 0.6 N words (measured: 600 words, 1,000)
 
 
 class CallKind(StrEnum):
@@ -101,7 +103,9 @@ class Policy:
 
 def make_policy(model: ModelInfo, history: HistorySettings) -> Policy:
     """Turn the model's window and the history settings into token limits."""
-    reserve = min(history.max_reply_tokens, model.max_output_tokens, max(model.context_window // 4, 16))
+    reserve = min(
+        history.max_reply_tokens, model.max_output_tokens, max(model.context_window // _RESERVE_SHARE, 16)
+    )
     limit = min(model.input_limit, model.context_window - reserve)
     return Policy(
         input_limit=limit,

@@ -14,6 +14,8 @@ from lessongen.conversation.compose import Composer, Message
 from lessongen.conversation.fit import (
     CONTEXT_ALLOWANCE,
     MAX_SCENES,
+    STUB_ALLOWANCE,
+    WORDS_PER_TOKEN,
     CallKind,
     Policy,
     check_budget,
@@ -25,6 +27,8 @@ from lessongen.shared.data import Batch
 __all__ = ["CallKind", "Policy", "check_budget", "make_policy"]
 
 _PERCENTILE = 0.9  # replies seen so far steer the decisions by a high percentile, not the mean
+_MIN_FOLDED = 2  # an early summary folds at least this many answered batches
+_PAYS_MARGIN = 1.5  # an early summary must save this much more than it costs: it also costs continuity
 
 
 @dataclass(frozen=True)
@@ -127,23 +131,29 @@ def _foldable(state: ChatState, keep: int) -> tuple[Turn, ...]:
 
 def summary_words(reply_tokens: int) -> int:
     """The word limit a summary request names for a reply of this many tokens."""
-    return max(40, reply_tokens // 2)
+    return max(40, int(reply_tokens * WORDS_PER_TOKEN))
 
 
-def _summary_pays(state: ChatState, policy: Policy, count: int, summary_reply: int) -> bool:
-    """Whether folding now costs less than sending the old turns again on every call that is left."""
+def _summary_pays(state: ChatState, policy: Policy, count: int, summary_reply: int, spared: int) -> bool:
+    """Whether folding now costs less than sending the old turns again on the calls it would spare.
+
+    Those are the calls left before the threshold would force a summary anyway, at most the calls
+    left in the run.
+    """
     older = _foldable(state, policy.keep_recent)
     prices = policy.prices
     resent = prices.cached or prices.input
-    if not older or not resent:
-        return False
+    answered = sum(t.kind is CallKind.BATCH for t in older)
+    if answered < _MIN_FOLDED or not resent:
+        return False  # at most every other batch: a summary of one chapter costs continuity for little
     saved = sum(t.request.tokens + t.reply.tokens for t in older) - summary_reply - CONTEXT_ALLOWANCE
     remaining = count - state.next_batch + 1  # batch calls left and the intro
+    spared = min(remaining, spared)
     # The summary call re-sends the history (mostly cached), writes the summary, and the summary is
     # then sent once uncached (the prefix changes where it starts).
     cost = sum(m.tokens for m in state.messages()) * resent
     cost += summary_reply * (prices.output + prices.input - resent)
-    return remaining > 1 and remaining * saved * resent > cost
+    return spared > 1 and spared * saved * resent > _PAYS_MARGIN * cost
 
 
 def _fold_without_model(state: ChatState, composer: Composer, upto: int) -> ChatState:
@@ -196,7 +206,10 @@ def next_step(
         over = _scaled(tokens, ratio) + reply > policy.summary_at
         summary_reply = expected_reply(policy, state, CallKind.SUMMARY)
         older = _foldable(state, policy.keep_recent)
-        if older and (over or _summary_pays(state, policy, len(batches), summary_reply)):
+        room = policy.summary_at - _scaled(tokens, ratio) - reply
+        spared = 1 + room // (reply + STUB_ALLOWANCE)  # calls before the threshold forces a summary
+        pays = not over and _summary_pays(state, policy, len(batches), summary_reply, spared)
+        if older and (over or pays):
             ask = composer.summary_request(summary_words(summary_reply))
             asked = composer.prompt_tokens(history) + ask.tokens
             if _scaled(asked, ratio) <= policy.input_limit:  # a summary may use the whole usable window
