@@ -49,7 +49,7 @@ from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
 from lessongen.config.settings import resolve_settings
 from lessongen.conversation.compose import Message
 from lessongen.conversation.fit import HEALTHY_SHARE
-from lessongen.conversation.history import billable_cached, cached_prefix, prompt_tokens
+from lessongen.conversation.history import billable_cached, cached_prefix
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.conversation.prepared import Prepared
 from lessongen.pipeline import RunOutcome, build_plan, execute, prepare
@@ -146,7 +146,7 @@ class Result:
             messages = (*history, request)
             reply = p.composer.reply(texts.get(label, ""))
             cached = billable_cached(cached_prefix(sent, messages))
-            total += p.model.cost(prompt_tokens(messages), reply.tokens, cached)
+            total += p.model.cost(p.composer.prompt_tokens(messages), reply.tokens, cached)
             sent.append(messages)
             history += [request, reply]
         return total
