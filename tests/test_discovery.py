@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,26 +58,153 @@ def test_server_root_drops_only_a_final_v1(base_url: str, root: str) -> None:
 # ---- each server's shape --------------------------------------------------------------------------
 
 
-def test_ollama_num_ctx_from_the_modelfile_parameters() -> None:
-    with ollama_server({"llama3.1:8b": OllamaModel(num_ctx=8192, loaded_window=2048)}) as server:
-        found = _discover(server.base_url, "llama3.1:8b")
-    assert found == Discovered(8192, "Ollama /api/show num_ctx", "ollama")
-    assert "/api/ps" not in server.paths  # num_ctx is what a /v1 request gets, whatever is loaded now
+@dataclass(frozen=True)
+class Shape:
+    """A server answering in one documented shape, and the window discovery must find there."""
+
+    server: Callable[[], LocalServer]
+    model: str
+    window: int
+    source: str
+    kind: str
+    note: tuple[str, ...] | None = None  # fragments the caveat must hold; () means none; None: not checked
+    not_asked: tuple[str, ...] = ()  # paths discovery must not ask for
 
 
-def test_ollama_loaded_window_from_api_ps_when_num_ctx_is_not_set() -> None:
-    with ollama_server({"qwen3": OllamaModel(loaded_window=32768)}) as server:
-        found = _discover(server.base_url, "qwen3")  # Ollama's ':latest' is implied
+SHAPES = [
+    pytest.param(
+        Shape(
+            lambda: ollama_server({"llama3.1:8b": OllamaModel(num_ctx=8192, loaded_window=2048)}),
+            "llama3.1:8b",
+            8192,
+            "Ollama /api/show num_ctx",
+            "ollama",
+            not_asked=("/api/ps",),  # num_ctx is what a /v1 request gets, whatever is loaded now
+            note=(),
+        ),
+        id="ollama-num-ctx-from-the-modelfile-parameters",
+    ),
+    pytest.param(
+        Shape(
+            lambda: ollama_server({"qwen3": OllamaModel(loaded_window=32768)}),
+            "qwen3",  # Ollama's ':latest' is implied
+            32768,
+            "Ollama /api/ps context_length",
+            "ollama",
+        ),
+        id="ollama-loaded-window-from-api-ps-when-num-ctx-is-not-set",
+    ),
+    pytest.param(
+        Shape(
+            lambda: ollama_server({"llama3.1": OllamaModel(trained=131072)}, version="0.12.6"),
+            "llama3.1",
+            OLLAMA_DEFAULT_WINDOW,
+            "Ollama default num_ctx",
+            "ollama",
+            note=("trained for 131072", "--context-window"),
+        ),
+        id="ollama-without-num-ctx-assumes-its-default-window-and-says-so",
+    ),
+    pytest.param(
+        Shape(
+            lambda: ollama_server({"tiny": OllamaModel(trained=2048)}),
+            "tiny",
+            2048,
+            "Ollama default num_ctx",
+            "ollama",
+        ),
+        id="ollama-never-reports-more-than-the-trained-length",
+    ),
+    pytest.param(
+        Shape(
+            lambda: llama_cpp_server(n_ctx=16384),
+            "whatever-name",  # llama-server ignores the name
+            16384,
+            "llama.cpp /props n_ctx",
+            "llama.cpp",
+            note=(),
+        ),
+        id="llama-cpp-props-per-slot-n-ctx",
+    ),
+    pytest.param(
+        Shape(
+            lambda: llama_cpp_server(n_ctx=None, top_level_n_ctx=12288),
+            "m",
+            12288,
+            "llama.cpp /props n_ctx",
+            "llama.cpp",
+        ),
+        id="llama-cpp-props-top-level-n-ctx",
+    ),
+    pytest.param(
+        Shape(
+            lambda: llama_cpp_server(n_ctx=6144, top_level_n_ctx=12288),
+            "m",
+            6144,
+            "llama.cpp /props n_ctx",
+            "llama.cpp",
+        ),
+        id="llama-cpp-props-with-both-takes-the-slot-share",
+    ),
+    pytest.param(
+        Shape(
+            lambda: vllm_server({"Qwen/Qwen2.5-7B-Instruct": 32768, "small": 4096}),
+            "small",
+            4096,
+            "vLLM /v1/models max_model_len",
+            "vllm",
+            note=(),
+        ),
+        id="vllm-max-model-len-for-the-matching-id",
+    ),
+    pytest.param(
+        Shape(
+            lambda: lmstudio_server(
+                [LMStudioModel("qwen/qwen3-4b", 32768, loaded_window=8192), LMStudioModel("b", 4096)]
+            ),
+            "qwen/qwen3-4b",
+            8192,
+            "LM Studio /api/v0/models loaded_context_length",
+            "lmstudio",
+            note=(),
+        ),
+        id="lmstudio-loaded-context-length",
+    ),
+    pytest.param(
+        Shape(
+            lambda: lmstudio_server([LMStudioModel("b", max_window=131072)]),
+            "b",
+            131072,
+            "LM Studio /api/v0/models max_context_length",
+            "lmstudio",
+            note=("not loaded",),
+        ),
+        id="lmstudio-not-loaded-falls-back-to-max-context-length-with-a-note",
+    ),
+    pytest.param(
+        Shape(
+            lambda: lmstudio_server([LMStudioModel("a", 32768, loaded_window=16384)], v1_only=True),
+            "a",
+            16384,
+            "LM Studio /api/v1/models context_length",
+            "lmstudio",
+        ),
+        id="lmstudio-v1-api-loaded-instances",
+    ),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_server_shape(shape: Shape) -> None:
+    with shape.server() as server:
+        found = _discover(server.base_url, shape.model)
     assert found is not None
-    assert (found.window, found.source) == (32768, "Ollama /api/ps context_length")
-
-
-def test_ollama_without_num_ctx_assumes_its_default_window_and_says_so() -> None:
-    with ollama_server({"llama3.1": OllamaModel(trained=131072)}, version="0.12.6") as server:
-        found = _discover(server.base_url, "llama3.1")
-    assert found is not None
-    assert (found.window, found.source) == (OLLAMA_DEFAULT_WINDOW, "Ollama default num_ctx")
-    assert "trained for 131072" in found.note and "--context-window" in found.note
+    assert (found.window, found.source, found.server) == (shape.window, shape.source, shape.kind)
+    if shape.note == ():
+        assert found.note == ""
+    elif shape.note is not None:
+        assert all(fragment in found.note for fragment in shape.note), found.note
+    assert not set(shape.not_asked) & set(server.paths)
 
 
 @pytest.mark.parametrize(
@@ -88,65 +217,6 @@ def test_ollama_default_window_depends_on_the_version(version: str, window: int)
     assert found is not None and found.window == window
 
 
-def test_ollama_never_reports_more_than_the_trained_length() -> None:
-    with ollama_server({"tiny": OllamaModel(trained=2048)}) as server:
-        found = _discover(server.base_url, "tiny")
-    assert found is not None and found.window == 2048
-
-
-def test_ollama_unknown_model_is_a_miss() -> None:
-    with ollama_server({"llama3.1": OllamaModel(num_ctx=8192)}) as server:
-        assert _discover(server.base_url, "mistral") is None
-
-
-def test_llama_cpp_props_per_slot_n_ctx() -> None:
-    with llama_cpp_server(n_ctx=16384) as server:
-        found = _discover(server.base_url, "whatever-name")  # llama-server ignores the name
-    assert found == Discovered(16384, "llama.cpp /props n_ctx", "llama.cpp")
-
-
-def test_llama_cpp_props_top_level_n_ctx() -> None:
-    with llama_cpp_server(n_ctx=None, top_level_n_ctx=12288) as server:
-        found = _discover(server.base_url, "m")
-    assert found is not None and found.window == 12288
-
-
-def test_llama_cpp_props_with_both_takes_the_slot_share() -> None:
-    with llama_cpp_server(n_ctx=6144, top_level_n_ctx=12288) as server:
-        found = _discover(server.base_url, "m")
-    assert found is not None and found.window == 6144
-
-
-def test_vllm_max_model_len_for_the_matching_id() -> None:
-    with vllm_server({"Qwen/Qwen2.5-7B-Instruct": 32768, "small": 4096}) as server:
-        assert _discover(server.base_url, "small") == Discovered(
-            4096, "vLLM /v1/models max_model_len", "vllm"
-        )
-        assert _discover(server.base_url, "other") is None
-
-
-def test_lmstudio_loaded_context_length() -> None:
-    models = [LMStudioModel("qwen/qwen3-4b", 32768, loaded_window=8192), LMStudioModel("b", 4096)]
-    with lmstudio_server(models) as server:
-        found = _discover(server.base_url, "qwen/qwen3-4b")
-    assert found == Discovered(8192, "LM Studio /api/v0/models loaded_context_length", "lmstudio")
-
-
-def test_lmstudio_not_loaded_falls_back_to_max_context_length_with_a_note() -> None:
-    with lmstudio_server([LMStudioModel("b", max_window=131072)]) as server:
-        found = _discover(server.base_url, "b")
-    assert found is not None
-    assert (found.window, found.source) == (131072, "LM Studio /api/v0/models max_context_length")
-    assert "not loaded" in found.note
-
-
-def test_lmstudio_v1_api_loaded_instances() -> None:
-    with lmstudio_server([LMStudioModel("a", 32768, loaded_window=16384)], v1_only=True) as server:
-        found = _discover(server.base_url, "a")
-    assert found is not None
-    assert (found.window, found.source) == (16384, "LM Studio /api/v1/models context_length")
-
-
 def test_a_base_url_without_v1_works_too() -> None:
     with llama_cpp_server(n_ctx=4096) as server:
         found = _discover(server.root + "/", "m")
@@ -156,15 +226,33 @@ def test_a_base_url_without_v1_works_too() -> None:
 # ---- misses ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("server", "model"),
+    [
+        pytest.param(
+            lambda: ollama_server({"llama3.1": OllamaModel(num_ctx=8192)}),
+            "mistral",
+            id="ollama-unknown-model",
+        ),
+        pytest.param(
+            lambda: vllm_server({"Qwen/Qwen2.5-7B-Instruct": 32768, "small": 4096}),
+            "other",
+            id="vllm-unknown-id",
+        ),
+        pytest.param(malformed_server, "m", id="malformed-json"),
+    ],
+)
+def test_a_server_without_the_model_or_with_a_broken_answer_is_a_miss(
+    server: Callable[[], LocalServer], model: str
+) -> None:
+    with server() as running:
+        assert _discover(running.base_url, model) is None
+
+
 def test_a_server_that_404s_everything_is_a_miss() -> None:
     with not_found_server() as server:
         assert _discover(server.base_url, "m") is None
     assert server.paths == ["/v1/models", "/props", "/api/show", "/api/v0/models", "/api/v1/models"]
-
-
-def test_malformed_json_is_a_miss() -> None:
-    with malformed_server() as server:
-        assert _discover(server.base_url, "m") is None
 
 
 def test_an_unreachable_server_is_a_quick_miss() -> None:
