@@ -15,8 +15,9 @@ import re
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _SPACES = re.compile(r"[ \t]+")
-# Characters that start inline Markdown (emphasis, code, links, images, HTML, tables, strikethrough).
-_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+# Characters that start inline Markdown (emphasis, code, links, images, HTML, tables, strikethrough);
+# an underscore between two letters or digits never does (CommonMark), so test_area.py stays readable.
+_INLINE = re.compile(r"([\\`*\[\]<>|~]|(?<![^\W_])_|_(?![^\W_]))")
 # What a line may start with to become a heading, quote, list, rule, fence or setext underline.
 _BLOCK_START = re.compile(r"^([#>+\-=]|\d{1,9}(?=[.)]))")
 
