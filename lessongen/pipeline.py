@@ -36,6 +36,7 @@ from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.script.assemble import Script
 from lessongen.script.outputs import run_report, write_outputs
 from lessongen.session import assemble, deviations, kept_lesson, open_journal
+from lessongen.shared.cache import cache_file
 from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir
 from lessongen.tokens.cache import TokenCache
@@ -53,8 +54,10 @@ class Caches:
     @classmethod
     def open(cls, cache_dir: Path | None, encoding: str) -> Caches:
         """The caches in `cache_dir` (None: in memory only) for counts in `encoding`."""
-        path = cache_dir / "tokens.sqlite" if cache_dir else None
-        return cls(TokenCache(path, encoding), TokenCache(path, f"secrets-scan:{SCANNER_VERSION}"))
+        path = cache_file(cache_dir)
+        return cls(
+            TokenCache(path, f"tokens:{encoding}"), TokenCache(path, f"secrets-scan:{SCANNER_VERSION}")
+        )
 
     def flush(self) -> None:
         """Write what was learned; a cache that cannot be written only costs time next run."""

@@ -23,10 +23,10 @@ def test_prepare_takes_its_backend_git_probe_and_caches(tmp_path: Path) -> None:
     in_memory = Caches.open(None, backend.counter.encoding_name)
     prepared = prepare(settings, backend=backend, git_probe=no_git, caches=in_memory)
     assert prepared.backend is backend and prepared.model is backend.info
-    assert not (cache_dir / "tokens.sqlite").exists()  # the caches given were used, not the folder's
+    assert not (cache_dir / "cache.sqlite").exists()  # the caches given were used, not the folder's
     assert len(prepared.parts) >= 3
     again = prepare(settings, backend=backend, git_probe=no_git)
-    assert (cache_dir / "tokens.sqlite").exists()  # the production default: the cache folder
+    assert (cache_dir / "cache.sqlite").exists()  # the production default: the cache folder
     assert [(p.path, p.tokens) for p in again.parts] == [(p.path, p.tokens) for p in prepared.parts]
 
 

@@ -14,6 +14,7 @@ from helpers import TINY_TEMPLATES, assert_one_line_error, make_repo, write
 from typer.testing import CliRunner, Result
 
 from lessongen.cli import app
+from lessongen.shared.cache import CACHE_FILE
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
 
@@ -143,10 +144,10 @@ def test_non_finite_numbers_are_refused_from_file_flag_and_environment(
 
 
 @pytest.mark.parametrize("kind", sorted(SPECIAL))
-def test_special_response_format_cache_is_ignored(fake_openai: FakeServer, tmp_path: Path, kind: str) -> None:
+def test_a_special_cache_file_is_ignored(fake_openai: FakeServer, tmp_path: Path, kind: str) -> None:
     repo = make_repo(tmp_path / "repo", modules=1, lines=3)
     cache = tmp_path / "cache"
-    SPECIAL[kind](cache / "response_formats.json")
+    SPECIAL[kind](cache / CACHE_FILE)  # token counts, windows and response formats
     fake_openai.responder = ChapterResponder()
     result = invoke(
         "run",

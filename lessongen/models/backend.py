@@ -16,6 +16,7 @@ from lessongen.models.discovery import (
 )
 from lessongen.models.local import LocalModel, bundled_model_path, local_available
 from lessongen.models.seam import ChatModel, is_openai, server_url
+from lessongen.shared.cache import Cache, cache_file
 from lessongen.tokens.counter import Counter, TokenCounter
 from lessongen.tokens.remote import probe_tokenizer
 
@@ -61,8 +62,11 @@ def _local(settings: Settings) -> Backend:
     return Backend(model.info(), model, f"local {path.name}", lambda: model, notice)
 
 
+MAX_FORMATS = 1_000  # (server, model) pairs whose accepted response format is remembered
+
+
 def _discovery_cache(settings: Settings) -> DiscoveryCache:
-    return DiscoveryCache(settings.paths.cache_dir / "discovery.sqlite" if settings.paths.cache_dir else None)
+    return DiscoveryCache(cache_file(settings.paths.cache_dir))
 
 
 def _discovered(settings: Settings, notes: list[str]) -> Window | None:
@@ -94,9 +98,9 @@ def _remote(settings: Settings) -> Backend:
     def open_model() -> ChatModel:
         from lessongen.models.openai_chat import OpenAIChatModel  # on demand: openai is slow to import
 
-        formats = settings.paths.cache_dir / "response_formats.json" if settings.paths.cache_dir else None
+        formats = Cache(cache_file(settings.paths.cache_dir), "response-format", MAX_FORMATS)
         return OpenAIChatModel(
-            model.name, model.api_key, model.base_url, model.timeout, model.max_retries, formats_file=formats
+            model.name, model.api_key, model.base_url, model.timeout, model.max_retries, formats=formats
         )
 
     return Backend(

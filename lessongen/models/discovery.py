@@ -7,17 +7,17 @@ silent misses. If the server cannot be reached, or does not answer in time, the 
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
+import json
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from lessongen.config.fields import Secret
 from lessongen.errors import ModelError
 from lessongen.models.catalog import Window, WindowSource
+from lessongen.shared.cache import Cache
 from lessongen.shared.http_json import JsonClient, Unreachable
 
 # Ollama's window when num_ctx is not set: 4096 since v0.6.7 (VRAM-tiered, never smaller, since
@@ -172,54 +172,42 @@ class CachedWindow:
     checked: float
 
 
+MAX_WINDOWS = 1_000  # (server, model) pairs remembered
+
+
 class DiscoveryCache:
-    """(server root, model) -> discovery in SQLite; a broken, locked or unwritable file only disables it."""
+    """(server root, model) -> discovery in the shared cache, for ttl_seconds; a broken file only disables it."""
 
     def __init__(
         self, path: Path | None, ttl_seconds: float = 86400.0, clock: Callable[[], float] = time.time
     ) -> None:
-        self._path = path
+        self._store = Cache(path, "discovery", MAX_WINDOWS, clock, timeout=0.5)
         self._ttl = ttl_seconds
         self._clock = clock
-        self.error: str | None = None
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        assert self._path is not None
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(sqlite3.connect(self._path, timeout=0.5)) as db, db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS windows (root TEXT, model TEXT, window INTEGER, source TEXT, "
-                "server TEXT, note TEXT, checked REAL, PRIMARY KEY (root, model))"
-            )
-            yield db
-
-    def _run(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
-        if self._path is None:
-            return None
-        try:
-            with self._db() as db:
-                return action(db)
-        except (sqlite3.Error, OSError) as exc:
-            self.error = f"discovery cache unavailable ({exc}); asking the server"
-            self._path = None
-            return None
+    @property
+    def error(self) -> str | None:
+        """Why the cache is off, if it is."""
+        return self._store.error
 
     def get(self, root: str, model: str) -> CachedWindow | None:
-        """The remembered search, unless it is missing or older than the expiry."""
-        query = "SELECT window, source, server, note, checked FROM windows WHERE root = ? AND model = ?"
-        row = self._run(lambda db: db.execute(query, (root, model)).fetchone())
-        if row is None or not 0 <= self._clock() - float(row[4]) <= self._ttl:
+        """The remembered search, unless it is missing, unreadable or older than the expiry."""
+        entry = self._store.get(json.dumps([root, model]))
+        if entry is None or not 0 <= self._clock() - entry.used <= self._ttl:
             return None
-        window, source, server, note, checked = row
-        found = Discovered(int(window), str(source), str(server), str(note)) if window else None
-        return CachedWindow(found, float(checked))
+        if entry.value is None:
+            return CachedWindow(None, entry.used)
+        value = entry.value
+        if not isinstance(value, dict) or type(value.get("window")) is not int:
+            return None  # a row in another shape: ask again
+        try:
+            return CachedWindow(Discovered(**value), entry.used)
+        except TypeError:
+            return None
 
     def put(self, root: str, model: str, found: Discovered | None) -> None:
         """Remember a search; None records that the server answered without a window."""
-        values = (found.window, found.source, found.server, found.note) if found else (None, "", "", "")
-        row = (root, model, *values, self._clock())
-        self._run(lambda db: db.execute("INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+        self._store.put(json.dumps([root, model]), asdict(found) if found else None)
 
 
 def _cached_search(client: JsonClient, model: str, cache: DiscoveryCache, refresh: bool) -> Discovered | None:

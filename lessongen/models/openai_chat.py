@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import openai
 
 from lessongen.config.fields import Secret
-from lessongen.errors import DoesNotFitError, ModelError, OutputError, UsageError
+from lessongen.errors import DoesNotFitError, ModelError, UsageError
 from lessongen.models.seam import Completion, Usage, is_openai, server_url
-from lessongen.shared.safe_read import SMALL_FILE_LIMIT, read_text
-from lessongen.shared.storage import write_json
+from lessongen.shared.cache import Cache
 
 # Placeholder for local servers that need no key: the SDK insists on one.
 _NO_KEY = "no-key-needed"
@@ -34,7 +31,7 @@ class OpenAIChatModel:
         timeout: float = 120.0,
         max_retries: int = 5,
         malformed_retries: int = 2,
-        formats_file: Path | None = None,
+        formats: Cache | None = None,
     ) -> None:
         if api_key is None and is_openai(base_url):
             raise UsageError(
@@ -51,9 +48,10 @@ class OpenAIChatModel:
         self._official = is_openai(base_url)
         self._malformed_retries = malformed_retries
         self.where = server_url(base_url)
-        self._formats_file = formats_file
+        self._formats = formats  # what each server accepted, remembered between runs
         self._format_key = f"{self.where}|{model}"
-        remembered = _read_formats(formats_file).get(self._format_key)
+        entry = formats.get(self._format_key) if formats else None
+        remembered = entry.value if entry else None
         self._format_index = _FORMATS.index(remembered) if remembered in _FORMATS else 0
         self._format_confirmed = remembered in _FORMATS
 
@@ -77,15 +75,8 @@ class OpenAIChatModel:
 
     def _remember(self) -> None:
         self._format_confirmed = True
-        if self._formats_file is None:
-            return
-        known = _read_formats(self._formats_file)
-        if known.get(self._format_key) != _FORMATS[self._format_index]:
-            known[self._format_key] = _FORMATS[self._format_index]
-            # Atomically: a FIFO or a device in its place is replaced, never written into. Remembering
-            # is an optimisation; a failure leaves the run going.
-            with contextlib.suppress(OutputError):
-                write_json(self._formats_file, known)
+        if self._formats is not None:  # an optimisation: a cache that fails only turns itself off
+            self._formats.put(self._format_key, _FORMATS[self._format_index])
 
     def complete(
         self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
@@ -188,16 +179,6 @@ def _about_response_format(exc: openai.APIStatusError) -> bool:
         return False
     text = f"{exc.message} {getattr(exc, 'param', '')} {exc.body}".lower()
     return "response_format" in text or "json_schema" in text or "json_object" in text or "structured" in text
-
-
-def _read_formats(path: Path | None) -> dict[str, str]:
-    if path is None:
-        return {}
-    try:
-        data = json.loads(read_text(path, SMALL_FILE_LIMIT))  # a FIFO or /dev/zero here is no cache
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 # SDK errors, most specific first, with what the user sees and what to do next.
