@@ -16,7 +16,7 @@ from lessongen.render.formats import Format
 from lessongen.script.anchors import AnchorIssue
 from lessongen.script.assemble import minutes
 from lessongen.script.scenes import Anchor
-from lessongen.shared.highlight import CSS_CLASS, highlight_lines, token_css
+from lessongen.shared.highlight import CSS_CLASS, highlight_window, split_lines, token_css
 
 CONTEXT_LINES = 3  # lines shown around an anchor so the highlighted lines have their surroundings
 
@@ -67,28 +67,27 @@ def _asset(name: str) -> str:
 
 
 class _Code:
-    """Highlighted files, each lexed once however many anchors point into it."""
+    """The code blocks of anchors; each file is split into lines once however many anchors it has."""
 
     def __init__(self, sources: Mapping[str, str]) -> None:
         self.sources = sources
-        self.done: dict[str, tuple[str, ...]] = {}
+        self.lines: dict[str, list[str]] = {}
 
     def block(self, anchor: Anchor) -> CodeBlock:
         text = self.sources.get(anchor.path)
         if text is None:
             return CodeBlock(anchor, (), CSS_CLASS, "the file is not in the repository (or cannot be read)")
-        if anchor.path not in self.done:
-            self.done[anchor.path] = highlight_lines(anchor.path, text)
-        lines = self.done[anchor.path]
+        if anchor.path not in self.lines:
+            self.lines[anchor.path] = split_lines(text)
+        lines = self.lines[anchor.path]
         if anchor.start_line > len(lines):
             return CodeBlock(anchor, (), CSS_CLASS, f"the file has {len(lines)} lines now")
         first = max(1, anchor.start_line - CONTEXT_LINES)
         last = min(len(lines), anchor.end_line + CONTEXT_LINES)
+        marked = highlight_window(anchor.path, lines, first, last)
         shown = tuple(
-            CodeLine(
-                n, Markup(lines[n - 1]), anchor.start_line <= n <= anchor.end_line
-            )  # Pygments escaped it
-            for n in range(first, last + 1)
+            CodeLine(n, Markup(html), anchor.start_line <= n <= anchor.end_line)  # Pygments escaped it
+            for n, html in enumerate(marked, first)
         )
         short = f"the file has {len(lines)} lines now" if anchor.end_line > len(lines) else ""
         return CodeBlock(anchor, shown, CSS_CLASS, short)

@@ -1,59 +1,111 @@
-"""Reading script.json back into a Script: the inverse of assemble.script_json, checked by the schema."""
+"""Reading script.json back into a Script: the inverse of assemble.script_json, checked as it is read.
+
+The required fields and their types follow script.schema.json (the tests hold both to the same
+samples); the checks are written out rather than run through a schema library, whose import alone
+would cost every command about half a second. Unknown keys are ignored.
+"""
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import Any, TypeVar
 
 from lessongen.script.anchors import AnchorIssue
-from lessongen.script.assemble import Script
+from lessongen.script.assemble import SCHEMA_VERSION, Script
 from lessongen.script.scenes import Anchor, Chapter, Scene
+
+T = TypeVar("T")
+_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "an object", int: "a whole number"}
 
 
 class ScriptFormatError(ValueError):
     """script.json does not follow the shipped schema; the message says where."""
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(resources.files("lessongen.script").joinpath("script.schema.json").read_text("utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+def _field(raw: dict[str, Any], key: str, kind: type[T], where: str, minimum: int | None = None) -> T:
+    value = raw.get(key)
+    wrong = isinstance(value, bool) and kind is not bool
+    if key not in raw or wrong or not isinstance(value, kind):
+        raise ScriptFormatError(f"{where}.{key} must be {_NAMES.get(kind, kind.__name__)}")
+    if minimum is not None and isinstance(value, int) and value < minimum:
+        raise ScriptFormatError(f"{where}.{key} must be at least {minimum}")
+    return value
 
 
-def _where(error: jsonschema.ValidationError) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path) or "the top"
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ScriptFormatError(f"{where} must be an object")
+    return value
 
 
-def _scene(raw: dict[str, Any]) -> Scene:
-    return Scene(
-        id=raw["id"],
-        title=raw["title"],
-        narration=raw["narration"],
-        anchors=tuple(Anchor(a["path"], a["start_line"], a["end_line"]) for a in raw["anchors"]),
-        files=tuple(raw["files"]),
-        visual_notes=raw["visual_notes"],
-        flagged=raw.get("flagged", ""),
+def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    items = _field(raw, key, list, where)
+    if not all(isinstance(item, str) for item in items):
+        raise ScriptFormatError(f"{where}.{key} must be a list of strings")
+    return tuple(items)
+
+
+def _anchor(value: object, where: str) -> Anchor:
+    raw = _object(value, where)
+    return Anchor(
+        _field(raw, "path", str, where),
+        _field(raw, "start_line", int, where, minimum=1),
+        _field(raw, "end_line", int, where, minimum=1),
     )
 
 
-def script_from_json(data: Any) -> Script:
+def _scene(value: object, where: str) -> Scene:
+    raw = _object(value, where)
+    flagged = raw.get("flagged", "")
+    if not isinstance(flagged, str):
+        raise ScriptFormatError(f"{where}.flagged must be a string")
+    scene_id = _field(raw, "id", str, where)
+    if not scene_id:
+        raise ScriptFormatError(f"{where}.id must not be empty")
+    anchors = _field(raw, "anchors", list, where)
+    return Scene(
+        id=scene_id,
+        title=_field(raw, "title", str, where),
+        narration=_field(raw, "narration", str, where),
+        anchors=tuple(_anchor(a, f"{where}.anchors[{i}]") for i, a in enumerate(anchors)),
+        files=_strings(raw, "files", where),
+        visual_notes=_field(raw, "visual_notes", str, where),
+        flagged=flagged,
+    )
+
+
+def _chapter(value: object, where: str) -> Chapter:
+    raw = _object(value, where)
+    scenes = _field(raw, "scenes", list, where)
+    if not scenes:
+        raise ScriptFormatError(f"{where}.scenes must not be empty")
+    return Chapter(
+        _field(raw, "title", str, where),
+        tuple(_scene(s, f"{where}.scenes[{i}]") for i, s in enumerate(scenes)),
+        _field(raw, "source", str, where),
+    )
+
+
+def _issue(value: object, where: str) -> AnchorIssue:
+    raw = _object(value, where)
+    keys = ("chapter", "scene", "path", "problem")
+    chapter, scene, path, problem = (_field(raw, key, str, where) for key in keys)
+    return AnchorIssue(chapter, scene, path, problem, _field(raw, "repaired", bool, where))
+
+
+def script_from_json(data: object) -> Script:
     """The Script that script.json holds; ScriptFormatError when the data breaks the schema."""
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is not None:
-        raise ScriptFormatError(f"at {_where(error)}: {error.message[:200]}")
+    raw = _object(data, "the script")
+    if raw.get("schema_version") != SCHEMA_VERSION:
+        raise ScriptFormatError(f"schema_version must be {SCHEMA_VERSION}")
+    title = _field(raw, "title", str, "the script")
+    if not title:
+        raise ScriptFormatError("the script's title must not be empty")
+    chapters = _field(raw, "chapters", list, "the script")
+    issues = _field(raw, "anchor_issues", list, "the script")
     return Script(
-        title=data["title"],
-        chapters=tuple(
-            Chapter(c["title"], tuple(_scene(s) for s in c["scenes"]), c["source"]) for c in data["chapters"]
-        ),
-        anchor_issues=tuple(
-            AnchorIssue(i["chapter"], i["scene"], i["path"], i["problem"], i["repaired"])
-            for i in data["anchor_issues"]
-        ),
-        uncovered=tuple(data["uncovered_files"]),
-        complete=data["complete"],
+        title=title,
+        chapters=tuple(_chapter(c, f"chapters[{i}]") for i, c in enumerate(chapters)),
+        anchor_issues=tuple(_issue(x, f"anchor_issues[{i}]") for i, x in enumerate(issues)),
+        uncovered=_strings(raw, "uncovered_files", "the script"),
+        complete=_field(raw, "complete", bool, "the script"),
     )
