@@ -116,3 +116,60 @@ def test_markup_in_model_text_is_neutralised_in_script_md(fake_openai: FakeServe
     assert "\\x00" in markdown  # the NUL in the anchor path is shown escaped in the anchor report
     # script.json keeps the model's text as data (JSON escapes it), and stays schema-valid.
     assert "<script>" in scenes(out)[1]["narration"]
+
+
+def one_error_line(stderr: str) -> str:
+    """The one error line a failed run ends with on stderr (after a line per call it finished)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == lines[-1:] and "Traceback" not in stderr, stderr
+    assert all(line.startswith("call ") for line in lines[:-1]), stderr
+    return lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("fault", "what"),
+    [
+        (Fault.no_choices(), "no choices"),
+        (Fault.null_message(), "a choice without a message"),
+        (Fault.html(), "an HTML page instead of JSON"),
+        (Fault.event_stream(), "an event stream that was not asked for"),
+        (Fault.deep_body(), "a JSON body nested too deeply"),
+    ],
+    ids=["no-choices", "null-message", "html", "event-stream", "deep-body"],
+)
+def test_a_malformed_response_is_retried_then_one_line_exit_5(
+    fake_openai: FakeServer, tmp_path: Path, fault: Fault, what: str
+) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(fault, fault, fault)
+    code, _, stderr = run_cli(fake_openai, repo, out)
+    assert code == 5
+    line = one_error_line(stderr)
+    assert f"returned malformed responses 3 times ({what})" in line and "--resume" in line
+    sent = fake_openai.chat_requests
+    assert [r.fault for r in sent] == [fault.kind] * 3  # the same call, asked three times
+    assert sent[0].body == sent[1].body == sent[2].body
+    assert ledger(out)["calls"] == [] and ledger(out)["complete"] is False
+
+
+def test_a_malformed_response_once_is_retried_and_the_run_completes(
+    fake_openai: FakeServer, tmp_path: Path
+) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(None, Fault.no_choices())
+    code, _, stderr = run_cli(fake_openai, repo, out)
+    assert code == 0 and "Traceback" not in stderr, stderr
+    assert [c["attempts"] for c in ledger(out)["calls"]] == [1, 2]
+    assert len(fake_openai.chat_requests) == 3
+
+
+def test_a_trickled_body_meets_the_total_deadline(fake_openai: FakeServer, tmp_path: Path) -> None:
+    """Each byte arrives well within the read timeout; the whole answer does not arrive in time."""
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(None, Fault.trickle(seconds_per_byte=0.25))
+    code, _, stderr = run_cli(fake_openai, repo, out, "--timeout", "1.5", "--max-retries", "0")
+    assert code == 5
+    assert "did not answer in time" in one_error_line(stderr)
+    assert [r.fault for r in fake_openai.chat_requests] == [None, "trickle"]
+    assert [c["kind"] for c in ledger(out)["calls"]] == ["batch"]  # the answered call is kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,6 +12,7 @@ import openai
 
 from lessongen.config.fields import Secret
 from lessongen.errors import DoesNotFitError, ModelError, UsageError
+from lessongen.models.deadline import DeadlineClient
 from lessongen.models.seam import Completion, Usage, is_openai, server_url
 from lessongen.shared.cache import Cache
 
@@ -43,6 +45,7 @@ class OpenAIChatModel:
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            http_client=DeadlineClient(timeout),
         )
         self._model = model
         self._official = is_openai(base_url)
@@ -82,7 +85,7 @@ class OpenAIChatModel:
         self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
     ) -> Completion:
         """One answer; malformed bodies are retried, and unsupported response formats stepped down."""
-        attempts = 0
+        attempts = malformed = 0
         while True:
             response_format = self._response_format(schema)
             probing = response_format is not None and not self._format_confirmed
@@ -91,7 +94,8 @@ class OpenAIChatModel:
                 attempts += attempts_taken
                 if probing:
                     self._remember()
-                return self._completion(raw, attempts, _FORMATS[self._format_index] if schema else "text")
+                parsed = _parse(raw)
+                return self._completion(parsed, attempts, _FORMATS[self._format_index] if schema else "text")
             except openai.APIStatusError as exc:
                 if response_format is not None and _about_response_format(exc):
                     self._step_down()  # remembered for every later call to this server
@@ -109,13 +113,14 @@ class OpenAIChatModel:
                 raise _translate(exc) from None
             except (json.JSONDecodeError, openai.APIResponseValidationError, Malformed) as exc:
                 # Only a body that is not a chat completion: a bug in lessongen is not retried.
-                attempts += 1
-                if attempts > self._malformed_retries:
+                malformed += 1
+                if malformed > self._malformed_retries:
+                    what = str(exc) if isinstance(exc, Malformed) else "a body that is not valid JSON"
                     raise ModelError(
-                        f"the server at {self.where} returned malformed responses {attempts} times ({type(exc).__name__})",
+                        f"the server at {self.where} returned malformed responses {malformed} times ({what})",
                         "check the server, then rerun with --resume",
                     ) from None
-                time.sleep(min(2.0**attempts * 0.25, 4.0))
+                time.sleep(min(0.25 * 2.0 ** (malformed - 1), 4.0))
             except openai.OpenAIError as exc:
                 raise _translate(exc) from None
 
@@ -141,37 +146,73 @@ class OpenAIChatModel:
             messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # type: ignore[misc]
             **extra,
         )
-        return raw.parse(), 1 + int(getattr(raw, "retries_taken", 0))
+        return raw, 1 + int(getattr(raw, "retries_taken", 0))
 
     @staticmethod
     def _completion(response: Any, attempts: int, response_format: str) -> Completion:
-        choice = response.choices[0]
+        """The answer from what the SDK built; it builds objects without validating, so check each part."""
+        if isinstance(response, str):  # the SDK hands back a body that is not JSON as text
+            raise Malformed(_not_json(response))
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise Malformed("no choices")
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            raise Malformed("a choice without a message")
+        content = getattr(message, "content", None)
+        if content is not None and not isinstance(content, str):
+            raise Malformed("message content that is not text")
         # A lone surrogate escape is valid JSON but not text; replace it so the answer can be saved.
-        text = (choice.message.content or "").encode("utf-8", "replace").decode("utf-8")
-        usage = None
-        if response.usage is not None:
-            details = getattr(response.usage, "prompt_tokens_details", None)
-            cached = getattr(details, "cached_tokens", 0) or 0
-            usage = Usage(
-                _tokens(response.usage.prompt_tokens),
-                _tokens(response.usage.completion_tokens),
-                _tokens(cached),
-            )
-        return Completion(text, str(choice.finish_reason or "stop"), usage, attempts, response_format)
+        text = (content or "").encode("utf-8", "replace").decode("utf-8")
+        finish = getattr(choices[0], "finish_reason", None)
+        finish_reason = finish if isinstance(finish, str) and finish else "stop"
+        return Completion(
+            text, finish_reason, _usage(getattr(response, "usage", None)), attempts, response_format
+        )
 
 
 class Malformed(Exception):
-    """The server's body is not a chat completion (the SDK builds its objects without validating)."""
+    """The server's body is not a chat completion; the message says what it is instead."""
 
 
-def _tokens(value: object) -> int:
-    """A token count from the server's usage; Malformed when it is not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise Malformed(f"a token count of type {type(value).__name__}")
+def _parse(raw: Any) -> Any:
+    """The SDK's object for a raw response; a body nested too deeply is Malformed, not RecursionError."""
     try:
-        return int(value)
-    except (ValueError, OverflowError):
-        raise Malformed(f"a token count {value!r:.20}") from None
+        return raw.parse()
+    except RecursionError:
+        raise Malformed("a JSON body nested too deeply") from None
+
+
+def _not_json(body: str) -> str:
+    head = body.lstrip()[:200].lower()
+    if head.startswith(("data:", "event:", ":")):
+        return "an event stream that was not asked for"
+    if head.startswith("<"):
+        return "an HTML page instead of JSON"
+    return "a body that is not JSON"
+
+
+def _tokens(value: object) -> int | None:
+    """A token count from the server's usage, or None when it is not a whole finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value)
+
+
+def _usage(reported: Any) -> Usage | None:
+    """Usage as reported, or None when the counts are missing or not numbers (ours are used then)."""
+    if reported is None:
+        return None
+    prompt, completion = (
+        _tokens(getattr(reported, "prompt_tokens", None)),
+        _tokens(getattr(reported, "completion_tokens", None)),
+    )
+    if prompt is None or completion is None:
+        return None
+    details = getattr(reported, "prompt_tokens_details", None)
+    return Usage(prompt, completion, _tokens(getattr(details, "cached_tokens", 0)) or 0)
 
 
 def _about_response_format(exc: openai.APIStatusError) -> bool:
