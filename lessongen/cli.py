@@ -149,6 +149,8 @@ def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
         render_plan(make_console(), plan, list_skipped=list_skipped)
     code = _VERDICT_EXIT[plan.verdict]
     if code is not ExitCode.OK:
+        # stdout holds the whole plan (perhaps JSON for a tool); a CI log needs the reason on stderr too.
+        error(make_console(stderr=True), f"verdict {plan.verdict.value}: {plan.reason}")
         raise typer.Exit(int(code))
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from helpers import TINY_TEMPLATES, Golden
+from fake_openai import FakeServer
+from helpers import TINY_TEMPLATES, Golden, assert_one_line_error
 from typer.testing import CliRunner
 
 from lessongen.cli import app
@@ -171,3 +172,47 @@ def test_every_history_setting_is_a_flag_of_run_and_plan() -> None:
         flags = {p.name for p in commands[name].params}
         assert set(HISTORY_KEYS) <= flags, name
     assert {f.name for f in fields(Flags)} <= set(KEYS)  # every flag fills a setting
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "verdict"),
+    [
+        (("--max-cost", "0.0000001"), 4, "over-budget"),
+        (
+            ("--context-window", "2000", "--max-reply-tokens", "1000", "--max-batch-tokens", "256"),
+            3,
+            "does-not-fit",
+        ),
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_refused_plan_says_why_on_stderr(
+    sample_repo: Path, args: tuple[str, ...], code: int, verdict: str, as_json: bool
+) -> None:
+    result = CliRunner().invoke(
+        app, ["plan", str(sample_repo), *args, *(["--json"] if as_json else [])], env=ENV
+    )
+    line = assert_one_line_error(result, code, f"error: verdict {verdict}: ")
+    assert len(line) > len(f"error: verdict {verdict}: ") + 10  # the reason itself, not only the word
+    if as_json:
+        assert json.loads(result.stdout)["verdict"] == verdict  # stdout stays pure JSON
+    else:
+        assert f"verdict: {verdict}" in result.stdout
+
+
+def test_nothing_to_send_says_why_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(app, ["plan", str(tmp_path / "empty")], env=ENV)
+    assert_one_line_error(result, 2, "error: verdict nothing-to-send: no files to send")
+
+
+def test_a_run_refused_at_plan_time_says_why_and_sends_nothing(
+    sample_repo: Path, tmp_path: Path, fake_openai: FakeServer
+) -> None:
+    argv = ["run", str(sample_repo), "--base-url", fake_openai.base_url, "--output", str(tmp_path / "out")]
+    result = CliRunner().invoke(
+        app, [*argv, "--max-cost", "0.0000001"], env={**ENV, "OPENAI_API_KEY": "test-key-not-real"}
+    )
+    assert_one_line_error(result, 4, "error: verdict over-budget: ")
+    assert fake_openai.chat_requests == []
+    assert not (tmp_path / "out").exists()

@@ -271,7 +271,7 @@ def test_invalid_utf8_nul_bytes_and_special_token_text(tmp_path: Path) -> None:
     found = {path: (f["reason"], f["detail"]) for path, f in entries(report).items() if not f["included"]}
     assert found == {
         "late_nul.py": ("binary", "NUL bytes"),
-        "noise.txt": ("binary", "not UTF-8 text"),
+        "noise.txt": ("binary", "not text in any encoding"),
         "nul.py": ("binary", "NUL bytes"),
         "utf16.py": ("binary", "NUL bytes"),
     }
@@ -281,10 +281,11 @@ def test_invalid_utf8_nul_bytes_and_special_token_text(tmp_path: Path) -> None:
 
 
 def test_the_plan_notes_replaced_invalid_utf8(tmp_path: Path) -> None:
-    root = write(tmp_path / "repo", {"latin.py": b"name = 'caf\xe9'\n" + b"x = 1\n" * 20})
+    broken = "name = 'café'\n".encode() + b"bad = '\xe9'\n" + b"x = 1\n" * 20
+    root = write(tmp_path / "repo", {"broken.py": broken})
     code, report = plan(root)
     assert code == 0
-    assert "invalid UTF-8" in str(entries(report)["latin.py"].get("detail"))
+    assert "1 invalid UTF-8 byte(s) replaced" in str(entries(report)["broken.py"].get("detail"))
 
 
 def test_file_and_folder_names_that_are_not_utf8(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -164,3 +165,14 @@ def test_a_special_cache_file_is_ignored(fake_openai: FakeServer, tmp_path: Path
     assert "Traceback" not in result.stderr
     assert len(fake_openai.chat_requests) == 2  # the batch and the intro, nothing more
     assert (tmp_path / "lesson" / "script.json").is_file()
+
+
+def test_a_latin1_source_file_is_decoded_and_the_plan_says_so(tmp_path: Path) -> None:
+    repo = write(tmp_path / "repo", {"cafe.py": b'name = "caf\xe9"\n', "ok.py": "x = 1\n"})
+    report = invoke("plan", str(repo), "--json")
+    assert report.exit_code == 0, report.stderr
+    files = {f["path"]: f for f in json.loads(report.stdout)["files"]}
+    assert files["cafe.py"]["included"] is True
+    assert files["cafe.py"]["detail"] == "not UTF-8: decoded as cp1252"
+    shown = invoke("plan", str(repo))
+    assert "note: cafe.py: not UTF-8: decoded as cp1252" in shown.stdout

@@ -241,19 +241,19 @@ def test_text_with_an_unknown_extension_is_included(tmp_path: Path) -> None:
 
 
 def test_a_few_invalid_utf8_bytes_are_replaced_with_a_note(tmp_path: Path) -> None:
-    raw = b"name = '" + b"\xff\xfe" + b"'\n" + b"# padding line\n" * 20
-    path = write(tmp_path, {"latin.py": raw}) / "latin.py"
+    raw = "name = 'café'\n".encode() + b"bad = '\xff\xfe'\n" + b"# padding line\n" * 20
+    path = write(tmp_path, {"broken.py": raw}) / "broken.py"
     result = read(path)
     assert isinstance(result, SourceFile)
-    assert result.note == "2 invalid UTF-8 byte(s) replaced"
-    assert result.text.startswith("name = '\ufffd\ufffd'\n")
+    assert result.note == "2 invalid UTF-8 byte(s) replaced"  # UTF-8 elsewhere: not another encoding
+    assert result.text.startswith("name = 'café'\nbad = '\ufffd\ufffd'\n")
     assert result.size == len(raw)
     assert result.digest == hashlib.blake2b(raw, digest_size=16).hexdigest()  # of the bytes on disk
 
 
 def test_mostly_invalid_utf8_is_binary(tmp_path: Path) -> None:
     path = write(tmp_path, {"blob.txt": bytes(range(0x80, 0x100)) * 4}) / "blob.txt"
-    assert read(path) == SkippedPath("blob.txt", "binary", "not UTF-8 text")
+    assert read(path) == SkippedPath("blob.txt", "binary", "not text in any encoding")
 
 
 def test_crlf_is_normalised_and_bom_dropped(tmp_path: Path) -> None:
@@ -321,7 +321,7 @@ def test_content_checks_in_a_scan(tmp_path: Path) -> None:
     )
     result = scan_repository(root, git_probe=no_git)
     assert included(result) == ["latin.txt", "records.dat", "win.py"]
-    assert [f.note for f in result.files] == ["1 invalid UTF-8 byte(s) replaced", "", ""]
+    assert [f.note for f in result.files] == ["not UTF-8: decoded as cp1252", "", ""]
     assert result.files[2].text == "a = 1\n"
     assert reasons(result) == {"blank.py": "empty", "blob.py": "binary", "noise.txt": "binary"}
 
@@ -481,3 +481,23 @@ def test_a_fifo_is_not_a_regular_file_and_does_not_block(tmp_path: Path) -> None
     assert not worker.is_alive(), "the scan blocked on the FIFO"
     assert included(results[0]) == ["app.py"]
     assert results[0].skipped == (SkippedPath("pipe.py", "not a regular file"),)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "encoding"),
+    [
+        (b'name = "caf\xe9"\n', 'name = "café"\n', "cp1252"),  # the issue's file: one byte in 14
+        ("# Don’t forget: the café’s “special” costs 5 €.\nprice = 5\n".encode("cp1252"), None, "cp1252"),
+        ("# Привет, мир! Это тестовый комментарий\nx = 1\n".encode("cp1251"), None, "cp1251"),
+        ('こんにちは世界 = "テスト"\n'.encode("shift_jis"), 'こんにちは世界 = "テスト"\n', "cp932"),
+    ],
+)
+def test_text_in_another_encoding_is_decoded_and_noted(
+    tmp_path: Path, raw: bytes, text: str | None, encoding: str
+) -> None:
+    path = write(tmp_path, {"legacy.py": raw}) / "legacy.py"
+    result = read(path)
+    assert isinstance(result, SourceFile)
+    assert result.note == f"not UTF-8: decoded as {encoding}"
+    assert result.text == (text or raw.decode(encoding))
+    assert result.digest == hashlib.blake2b(raw, digest_size=16).hexdigest()  # of the bytes on disk

@@ -19,10 +19,9 @@ from filelock import FileLock, Timeout
 
 from lessongen.errors import OutputError
 from lessongen.models.seam import Completion, Usage
+from lessongen.shared.layout import STATE_DIR
 from lessongen.shared.storage import read_json, write_json
 from lessongen.shared.text import first_few
-
-STATE_DIR = ".lessongen"
 
 
 def request_key(messages: Sequence[Mapping[str, str]], max_tokens: int) -> str:

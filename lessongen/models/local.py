@@ -16,8 +16,10 @@ from typing import Any
 from lessongen.errors import DoesNotFitError, UsageError
 from lessongen.models.catalog import ModelInfo, WindowSource
 from lessongen.models.seam import Completion, Usage
+from lessongen.shared.safe_read import open_regular
 from lessongen.tokens.counter import TEMPLATE_ALLOWANCE
 
+GGUF_MAGIC = b"GGUF"
 DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
 
 
@@ -77,20 +79,39 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(quiet)
 
 
+def _not_a_model(path: Path, why: str) -> UsageError:
+    return UsageError(f"{path} is not a usable GGUF model: {why}", "pass --model-path to a .gguf model file")
+
+
+def _check_gguf(path: Path) -> None:
+    """A regular file that starts as GGUF files do, before llama.cpp (which could block on a FIFO) opens it."""
+    try:
+        with open_regular(path) as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise _not_a_model(path, exc.strerror or type(exc).__name__) from None
+    if magic != GGUF_MAGIC:
+        raise _not_a_model(path, "it does not start with the GGUF signature")
+
+
 class LocalModel:
     """A GGUF model loaded once: a ChatModel and an exact token counter in one."""
 
     def __init__(self, path: Path, window: int | None = None, threads: int | None = None) -> None:
         if not local_available():
             raise UsageError("the local model needs llama-cpp-python", "pip install 'lessongen[local]'")
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"model file {path} does not exist", "pass --model-path to a GGUF file")
+        _check_gguf(path)
         import llama_cpp
 
-        with _native_stderr_silenced():
-            probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-        arch = probe.metadata.get("general.architecture", "llama")
-        trained = int(probe.metadata.get(f"{arch}.context_length", DEFAULT_MAX_WINDOW))
+        try:
+            with _native_stderr_silenced():
+                probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+            arch = probe.metadata.get("general.architecture", "llama")
+            trained = int(probe.metadata.get(f"{arch}.context_length", DEFAULT_MAX_WINDOW))
+        except (ValueError, RuntimeError, OSError):  # llama.cpp says only "Failed to load model from file"
+            raise _not_a_model(path, "llama.cpp cannot load it; is it cut short or corrupt?") from None
         self.window = window or min(trained, DEFAULT_MAX_WINDOW)
         self._window_set = window is not None
         self.path = path
@@ -127,14 +148,17 @@ class LocalModel:
 
     def _model(self) -> Any:
         if self._llama is None:
-            with _native_stderr_silenced():
-                self._llama = _checked_llama(
-                    model_path=str(self.path),
-                    n_ctx=self.window,
-                    n_threads=self._threads,
-                    verbose=False,
-                    seed=7,
-                )
+            try:
+                with _native_stderr_silenced():
+                    self._llama = _checked_llama(
+                        model_path=str(self.path),
+                        n_ctx=self.window,
+                        n_threads=self._threads,
+                        verbose=False,
+                        seed=7,
+                    )
+            except (ValueError, RuntimeError, OSError):  # its vocabulary loaded, its weights do not
+                raise _not_a_model(self.path, "llama.cpp cannot load its weights; is it corrupt?") from None
         return self._llama
 
     def complete(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
 from lessongen.render.formats import Format
+from lessongen.shared.layout import CAPTIONS_DIR
 
 LINE_WIDTH = 42  # characters per caption line, the usual broadcast limit
 CUE_CHARACTERS = 2 * LINE_WIDTH  # about two lines per cue
@@ -118,7 +119,7 @@ class Captions:
     """The narration as captions under captions/."""
 
     format = Format.VTT
-    folder = "captions"
+    folder = CAPTIONS_DIR
     stale = ""
 
     def render(self, lesson: Lesson) -> tuple[RenderedFile, ...]:

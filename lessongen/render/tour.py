@@ -11,6 +11,7 @@ from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
 from lessongen.render.formats import Format
 from lessongen.shared.data import GitOrigin
 from lessongen.shared.highlight import split_lines
+from lessongen.shared.layout import TOURS_DIR
 
 SCHEMA_URL = "https://aka.ms/codetour-schema"
 # CodeTour renders descriptions as Markdown in which command links ([x](command:...)), '>> shell'
@@ -71,7 +72,7 @@ class CodeTours:
     """The lesson as CodeTour tours under .tours/."""
 
     format = Format.TOUR
-    folder = ".tours"
+    folder = TOURS_DIR
     stale = "*.tour"
 
     def render(self, lesson: Lesson) -> tuple[RenderedFile, ...]:

@@ -17,6 +17,7 @@ from lessongen.script.anchors import AnchorIssue
 from lessongen.script.assemble import minutes
 from lessongen.script.scenes import Anchor
 from lessongen.shared.highlight import CSS_CLASS, highlight_window, split_lines, token_css
+from lessongen.shared.layout import SITE_DIR
 
 CONTEXT_LINES = 3  # lines shown around an anchor so the highlighted lines have their surroundings
 
@@ -156,7 +157,7 @@ class WebLesson:
     """The lesson as a static site under site/."""
 
     format = Format.HTML
-    folder = "site"
+    folder = SITE_DIR
     stale = ""
 
     def render(self, lesson: Lesson) -> tuple[RenderedFile, ...]:

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from lessongen.repo.encoding import decode
 from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
 from lessongen.repo.ignore import IgnoreFile, RuleLayer, Selection, decide, layer_from_lines
 from lessongen.shared.data import RepoScan, SkippedPath, SourceFile, content_digest
+from lessongen.shared.layout import LESSON_FILES, RENDERED_DIRS, STATE_DIR
 from lessongen.shared.safe_read import SMALL_FILE_LIMIT, open_regular, read_text
 
+OWN_OUTPUT = "lessongen output"
 _SNIFF = 8192
 _PIECE = 1 << 20
 
@@ -113,16 +116,10 @@ def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | Skipp
         return SkippedPath(rel, "too large", f"more than max_file_bytes {cap:,}")
     if b"\0" in data:  # anywhere in the file, not only in the first block
         return SkippedPath(rel, "binary", "NUL bytes")
-    note = ""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
-        bad = text.count("\ufffd")
-        if bad * 20 > max(len(text), 1):
-            return SkippedPath(rel, "binary", "not UTF-8 text")
-        note = f"{bad} invalid UTF-8 byte(s) replaced"
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    decoded = decode(data)
+    if decoded is None:
+        return SkippedPath(rel, "binary", "not text in any encoding")
+    text, note = decoded.text.removeprefix("\ufeff").replace("\r\n", "\n"), decoded.note
     if not text.strip():
         return SkippedPath(rel, "empty")
     reason = content_reason(rel, text[:_SNIFF])
@@ -174,6 +171,7 @@ def scan_repository(
     tracked = git.tracked if git else frozenset()
     tracked_dirs = {"/".join(p.split("/")[:i]) for p in tracked for i in range(1, p.count("/") + 1)}
     own = {p.resolve() for p in skip_dirs}
+    at_root = _root_outputs(root, own)
     skipped: list[SkippedPath] = []
     candidates: list[tuple[Path, str, int]] = []
     stack: list[tuple[str, tuple[RuleLayer, ...]]] = [("", git.layers if git else ())]
@@ -192,6 +190,9 @@ def scan_repository(
             if not _utf8_name(entry.name):
                 # Such a name cannot be sent to the model nor written to the UTF-8 outputs.
                 skipped.append(SkippedPath(_shown(rel), "unreadable", "the name is not valid UTF-8"))
+                continue
+            if not rel_dir and entry.name in at_root:
+                skipped.append(SkippedPath(rel + ("/" if entry.is_dir() else ""), OWN_OUTPUT))
                 continue
             try:
                 if entry.is_symlink():
@@ -232,6 +233,18 @@ def scan_repository(
     return RepoScan(root=root, files=tuple(files), skipped=tuple(skipped), git=bool(git and git.tracked))
 
 
+def _is_lesson_folder(path: str) -> bool:
+    """A saved run's state folder, or a folder holding one: lessongen's output, never source."""
+    return os.path.basename(path) == STATE_DIR or os.path.isdir(os.path.join(path, STATE_DIR))
+
+
+def _root_outputs(root: Path, own: set[Path]) -> frozenset[str]:
+    """lessongen's own names at the root, when the repository itself is a lesson folder (--output .)."""
+    if root in own or _is_lesson_folder(os.fspath(root)):
+        return frozenset((STATE_DIR, *LESSON_FILES, *RENDERED_DIRS))
+    return frozenset()
+
+
 def _utf8_name(name: str) -> bool:
     """False for a name the file system gave as undecodable bytes (kept as lone surrogates)."""
     try:
@@ -263,11 +276,11 @@ def _dir_reason(
     own: set[Path],
     tracked_dirs: set[str],
 ) -> str | None:
+    if _is_lesson_folder(entry.path) or (own and Path(entry.path).resolve() in own):
+        return OWN_OUTPUT
     reason = default_dir_reason(entry.name, os.path.exists(os.path.join(entry.path, "pyvenv.cfg")))
     if reason:
         return reason
-    if own and Path(entry.path).resolve() in own:
-        return "lessongen output"
     if selection.excluded(rel, True):
         return "--exclude"
     ignored = decide(layers, rel, True)

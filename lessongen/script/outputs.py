@@ -11,9 +11,10 @@ from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.conversation.plan_report import secrets_report
 from lessongen.errors import OutputError
 from lessongen.script.assemble import Script, script_json, script_markdown
+from lessongen.shared.layout import LESSON_FILES
 from lessongen.shared.storage import write_atomic, write_json
 
-OWN_FILES = ("script.md", "script.json", "run.json")
+OWN_FILES = LESSON_FILES
 
 
 def existing_outputs(folder: Path) -> list[Path]:
