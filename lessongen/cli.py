@@ -82,6 +82,9 @@ MaxCost = Annotated[
     float | None, typer.Option("--max-cost", help="Stop before spending more than this (USD).")
 ]
 MaxCalls = Annotated[int | None, typer.Option("--max-calls", help="Stop before making more calls than this.")]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Exit 7 when a chapter is flagged or too many anchors are dropped.")
+]
 Prompts = Annotated[Path | None, typer.Option("--prompts-dir", help="Folder with your own prompt templates.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default lesson/).")]
 Config = Annotated[
@@ -205,6 +208,8 @@ def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool, as_
         render_run(make_console(), outcome)
     if outcome.stopped is not None:
         raise outcome.stopped
+    if outcome.gate is not None:
+        raise outcome.gate
 
 
 @app.command()
@@ -233,6 +238,7 @@ def run(
     max_batch_tokens: BatchTokens = None,
     max_cost: MaxCost = None,
     max_calls: MaxCalls = None,
+    strict: Strict = False,
     timeout: Timeout = None,
     max_retries: Retries = None,
     local: Local = None,
@@ -274,6 +280,7 @@ def run(
         max_batch_tokens=max_batch_tokens,
         max_cost=max_cost,
         max_calls=max_calls,
+        strict=True if strict else None,
         timeout=timeout,
         max_retries=max_retries,
         local=local,

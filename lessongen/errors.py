@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     OVER_BUDGET = 4
     MODEL = 5
     OUTPUT = 6
+    QUALITY = 7
     INTERRUPTED = 130
 
 
@@ -61,6 +62,12 @@ class OutputError(LessongenError):
     """The output folder cannot be written, or would be overwritten."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class QualityError(LessongenError):
+    """A strict run finished, but with flagged chapters or too many dropped anchors."""
+
+    exit_code = ExitCode.QUALITY
 
 
 class InterruptedRun(LessongenError):

@@ -18,7 +18,7 @@ from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.live_run import Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
-from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError, UsageError
+from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError, QualityError, UsageError
 from lessongen.models.backend import Backend, choose_backend
 from lessongen.models.seam import ChatModel
 from lessongen.render.base import Lesson
@@ -35,6 +35,7 @@ from lessongen.repo.secrets import (
 from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.script.assemble import Script
 from lessongen.script.outputs import run_report, write_outputs
+from lessongen.script.quality import gate_failure, measure
 from lessongen.session import assemble, deviations, kept_lesson, open_journal
 from lessongen.shared.cache import cache_file
 from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
@@ -195,6 +196,7 @@ class RunOutcome:
     notes: tuple[str, ...]
     stopped: LessongenError | None
     report: dict[str, Any]  # what run.json holds
+    gate: QualityError | None = None  # a strict run that finished with a lesson below the gate
 
 
 def execute(
@@ -262,12 +264,26 @@ def _execute(
     )
     origin = git_origin(prepared.settings.repo)
     report["repository"] = repository_record(prepared.settings.repo, origin)
+    gate = prepared.settings.gate
+    quality = measure(script)
+    failure = gate_failure(quality, gate.max_dropped_anchors)
+    report["quality"] = {**quality.as_json(), "strict": gate.strict, "gate_failure": failure or None}
     sources = {f.path: f.text for f in prepared.scan.files}  # as sent: secrets already redacted
     outputs: list[Path] = []
     if not kept:  # a better lesson already there keeps its script, ledger and renderings together
         outputs = write_outputs(folder, script, sources, report)
         outputs += render_lesson(Lesson(script, sources, origin), prepared.settings.render.formats, folder)
-    return RunOutcome(plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped, report)
+    failed = (
+        QualityError(
+            f"the lesson fails the quality gate: {failure}",
+            "see script.md; rerun without --strict to accept it",
+        )
+        if gate.strict and failure and stopped is None
+        else None
+    )
+    return RunOutcome(
+        plan, script, entries, tuple(outputs), found, tuple(chat.notes), stopped, report, failed
+    )
 
 
 def render_existing(folder: Path, settings: Settings, recorded: Recorded) -> tuple[Path, ...]:

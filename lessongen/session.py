@@ -118,5 +118,6 @@ def assemble(prepared: Prepared, chat: Conversation, complete: bool) -> Script:
     ordered = sorted(chat.chapters.values(), key=lambda c: c.batch)
     line_counts = {f.path: f.line_count for f in prepared.scan.files}
     checked, issues = check_chapters(ordered, line_counts)
-    uncovered = uncovered_files(checked, [p.path for p in prepared.parts]) if complete else ()
+    # A stopped run lists what it has not reached yet too: the files still to be covered.
+    uncovered = uncovered_files(checked, [p.path for p in prepared.parts])
     return Script(f"{prepared.scan.root.name}: a guided tour", checked, issues, uncovered, complete)

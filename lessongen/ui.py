@@ -18,7 +18,7 @@ from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
 from lessongen.repo.secrets import SecretsMode
-from lessongen.shared.text import first_few
+from lessongen.shared.text import first_few, plural
 
 
 def make_console(stderr: bool = False, file: TextIO | None = None, width: int | None = None) -> Console:
@@ -247,9 +247,21 @@ def render_run(console: Console, outcome: RunOutcome) -> None:
     script = outcome.script
     scenes = sum(len(c.scenes) for c in script.chapters)
     console.print(
-        f"script: {len(script.chapters)} chapters, {scenes} scenes, about {round(script.duration_seconds / 60)} min; "
-        f"{len(script.anchor_issues)} anchor issues, {len(script.uncovered)} files uncovered"
+        f"script: {plural(len(script.chapters), 'chapter')}, {plural(scenes, 'scene')}, "
+        f"about {round(script.duration_seconds / 60)} min; {plural(len(script.anchor_issues), 'anchor issue')}, "
+        f"{plural(len(script.uncovered), 'file')} {'uncovered' if script.complete else 'not yet covered'}",
+        soft_wrap=True,
     )
+    quality = outcome.report.get("quality", {})
+    if quality:
+        failure = quality["gate_failure"]
+        verdict = f"fails the gate: {failure}" if failure else "passes the gate"
+        console.print(
+            f"quality: {plural(quality['flagged_chapters'], 'flagged chapter')}, "
+            f"{quality['dropped_anchors']:,} of {plural(quality['anchors'], 'anchor')} dropped; {verdict}"
+            + ("" if quality["strict"] or not failure else " (not enforced without --strict)"),
+            soft_wrap=True,
+        )
     for path in outcome.outputs:
         console.print(f"wrote {path}", soft_wrap=True)
 

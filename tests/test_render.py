@@ -170,7 +170,9 @@ def test_captions_parse_back_timed_by_scene(made: tuple[Path, Path, str]) -> Non
     for scene in scenes(script):
         clock = round(clock + scene["duration_seconds"], 3)
         boundaries.append(clock)
-    assert set(boundaries) <= set(ends) and ends[-1] == pytest.approx(script["duration_seconds"], abs=0.05)
+    notices = sum(s["duration_seconds"] for s in scenes(script) if "flagged" in s)  # not in the length
+    assert set(boundaries) <= set(ends)
+    assert ends[-1] == pytest.approx(script["duration_seconds"] + notices, abs=0.05)
     expected = [
         w
         for s in scenes(script)
@@ -185,7 +187,7 @@ def test_chapter_track_spans_each_chapter(made: tuple[Path, Path, str]) -> None:
     script = script_of(out)
     chapters = webvtt.read(str(out / "captions" / "chapters.vtt"))
     assert len(chapters) == len(script["chapters"])
-    assert chapters[0].text.startswith("Introduction: ")
+    assert chapters[0].text.split(":")[0] == "Introduction"
     clock = 0.0
     for cue, chapter in zip(chapters, script["chapters"], strict=True):
         assert cue.start_in_seconds == int(clock)

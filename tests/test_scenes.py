@@ -34,7 +34,7 @@ def test_parse_plain_fenced_and_wrapped_json() -> None:
     ("text", "problem"),
     [
         ("no json here", "no JSON object"),
-        ('{"title": "x", "scenes": [', "no JSON object"),
+        ('{"title": "x", "scenes": [', "cut off before its closing brace"),
         ('{"title": "x", "scenes": [}', "invalid"),
         ('{"title": "x", "scenes": []}', "non-empty list"),
         (

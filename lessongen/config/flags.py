@@ -32,6 +32,8 @@ class Flags:
     max_batch_tokens: int | None = None
     max_cost: float | None = None
     max_calls: int | None = None
+    strict: bool | None = None
+    max_dropped_anchors: float | None = None
     timeout: float | None = None
     max_retries: int | None = None
     local: bool | None = None

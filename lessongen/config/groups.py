@@ -93,6 +93,14 @@ class CapSettings:
 
 
 @dataclass(frozen=True)
+class GateSettings:
+    """The quality gate: when a finished run still fails (exit code 7) for what it produced."""
+
+    strict: bool = setting(False, flag)
+    max_dropped_anchors: float = setting(0.25, number(0.0, 1.0))  # share of the model's anchors
+
+
+@dataclass(frozen=True)
 class PathSettings:
     """Where lessongen reads its prompts and caches and writes the lesson."""
 
@@ -114,6 +122,7 @@ GROUPS: tuple[type, ...] = (
     WalkSettings,
     HistorySettings,
     CapSettings,
+    GateSettings,
     PathSettings,
     RenderSettings,
 )

@@ -18,6 +18,7 @@ from lessongen.config.groups import (
     GROUPS,
     KEYS,
     CapSettings,
+    GateSettings,
     HistorySettings,
     ModelSettings,
     PathSettings,
@@ -38,6 +39,7 @@ class Settings:
     walk: WalkSettings = field(default_factory=WalkSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     caps: CapSettings = field(default_factory=CapSettings)
+    gate: GateSettings = field(default_factory=GateSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
 
@@ -173,6 +175,7 @@ def resolve_settings(
         walk=WalkSettings(**groups[WalkSettings]),
         history=HistorySettings(**groups[HistorySettings]),
         caps=CapSettings(**groups[CapSettings]),
+        gate=GateSettings(**groups[GateSettings]),
         paths=PathSettings(**groups[PathSettings], config_file=path),
         render=RenderSettings(**groups[RenderSettings]),
     )

@@ -99,9 +99,13 @@ class Runner:
             return first.text, parse_chapter(first.text, source)
         except ReplyError as problem:
             reason = str(problem)
+        ask = reason
         if first.finish_reason == "length":
-            reason = f"the answer was cut off at the reply limit and {reason}; answer with fewer scenes"
-        repair = self.p.composer.repair_request(reason)
+            reason = f"the answer was cut off at the reply limit and {reason}"
+            ask = (
+                f"{reason}; answer with fewer scenes"  # for the model only: notes and flags say what happened
+            )
+        repair = self.p.composer.repair_request(ask)
         messages = (*call.messages, self.p.composer.reply(first.text), repair)
         estimate = self.p.composer.prompt_tokens(messages)
         try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lessongen.render.formats import Format
-from lessongen.script.assemble import Script, chapter_heading
+from lessongen.script.assemble import Script, chapter_headings
 from lessongen.script.scenes import Chapter, Scene
 from lessongen.shared.data import GitOrigin
 
@@ -58,8 +58,9 @@ def timeline(script: Script) -> tuple[Slot, ...]:
     """Every scene in lesson order with its start and end, from the scenes' estimated durations."""
     slots: list[Slot] = []
     clock = 0.0
+    headings = chapter_headings(script.chapters)
     for chapter_number, chapter in enumerate(script.chapters):
-        heading = chapter_heading(chapter_number, chapter)
+        heading = headings[chapter_number]
         for scene in chapter.scenes:
             end = round(clock + scene.duration_seconds, 3)
             slots.append(Slot(chapter_number, chapter, heading, len(slots) + 1, scene, clock, end))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
 from lessongen.render.formats import Format
+from lessongen.script.assemble import heading_line
 from lessongen.shared.layout import CAPTIONS_DIR
 
 LINE_WIDTH = 42  # characters per caption line, the usual broadcast limit
@@ -70,7 +71,7 @@ def chapter_cues(slots: Sequence[Slot]) -> list[Cue]:
     """One cue per chapter, spanning its scenes."""
     spans: dict[int, Cue] = {}
     for slot in slots:
-        title = f"{slot.heading}: {' '.join(slot.chapter.title.split())}"
+        title = heading_line(slot.heading, slot.chapter.title)
         first = spans.get(slot.chapter_number)
         start = first.start if first else round(slot.start * 1000)
         spans[slot.chapter_number] = Cue(start, round(slot.end * 1000), (title,))

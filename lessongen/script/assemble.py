@@ -26,8 +26,8 @@ class Script:
 
     @property
     def duration_seconds(self) -> float:
-        """The whole lesson's estimated length."""
-        return round(sum(s.duration_seconds for c in self.chapters for s in c.scenes), 1)
+        """The whole lesson's estimated length; a flagged raw reply is not narrated, so it counts for none."""
+        return round(sum(s.duration_seconds for c in self.chapters for s in c.scenes if not s.flagged), 1)
 
 
 def _scene_json(scene: Scene) -> dict[str, Any]:
@@ -82,9 +82,21 @@ def minutes(seconds: float) -> str:
     return f"{whole}:{rest:02d}"
 
 
-def chapter_heading(number: int, chapter: Chapter) -> str:
-    """How a chapter is named in every format: 'Introduction' for the intro, else 'Chapter N'."""
-    return "Introduction" if number == 0 and chapter.source == "intro" else f"Chapter {number}"
+def chapter_headings(chapters: Sequence[Chapter]) -> tuple[str, ...]:
+    """How each chapter is named in every format: 'Introduction' for the intro, else 'Chapter N' from 1."""
+    headings: list[str] = []
+    for chapter in chapters:
+        intro = chapter.batch == 0 and chapter.source == "intro"
+        headings.append(
+            "Introduction" if intro else f"Chapter {sum(h != 'Introduction' for h in headings) + 1}"
+        )
+    return tuple(headings)
+
+
+def heading_line(heading: str, title: str) -> str:
+    """'Chapter 2: Parsing', or only the heading when the title repeats it ('Introduction')."""
+    flat = " ".join(title.split())
+    return heading if flat.casefold() in ("", heading.casefold()) else f"{heading}: {flat}"
 
 
 def _scene_markdown(scene: Scene, split: Mapping[str, list[str]]) -> list[str]:
@@ -92,7 +104,12 @@ def _scene_markdown(scene: Scene, split: Mapping[str, list[str]]) -> list[str]:
     out = [
         f"### {markdown_inline(scene.title)}",
         "",
-        f"*Scene {code_span(scene.id)}, about {minutes(scene.duration_seconds)}*",
+        f"*Scene {code_span(scene.id)}, "
+        + (
+            "not narrated: counts for no time*"
+            if scene.flagged
+            else f"about {minutes(scene.duration_seconds)}*"
+        ),
         "",
     ]
     if scene.flagged:
@@ -124,8 +141,8 @@ def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
     ]
     if not script.complete:
         out += ["> **Incomplete:** the run stopped early; resume it to finish the lesson.", ""]
-    for number, chapter in enumerate(script.chapters):
-        out += [f"## {chapter_heading(number, chapter)}: {markdown_inline(chapter.title)}", ""]
+    for heading, chapter in zip(chapter_headings(script.chapters), script.chapters, strict=True):
+        out += [f"## {markdown_inline(heading_line(heading, chapter.title))}", ""]
         for scene in chapter.scenes:
             out += _scene_markdown(scene, split)
     if script.anchor_issues:
@@ -137,5 +154,9 @@ def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
         ]
         out.append("")
     if script.uncovered:
-        out += ["## Files no scene covers", ""] + [f"- {code_span(p)}" for p in script.uncovered] + [""]
+        out += (
+            ["## Files no scene covers" if script.complete else "## Files not yet covered", ""]
+            + [f"- {code_span(p)}" for p in script.uncovered]
+            + [""]
+        )
     return "\n".join(out)

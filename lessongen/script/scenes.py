@@ -73,7 +73,9 @@ class Scene:
 
     @property
     def duration_seconds(self) -> float:
-        """Estimated from the narration's length at WORDS_PER_MINUTE."""
+        """Estimated from the narration's length at WORDS_PER_MINUTE; a flagged raw reply is no narration."""
+        if self.flagged:
+            return _MIN_SCENE_SECONDS  # a notice on screen; the lesson's length counts none of it
         return max(_MIN_SCENE_SECONDS, round(len(self.narration.split()) * 60 / WORDS_PER_MINUTE, 1))
 
 
@@ -123,6 +125,10 @@ def _load(candidate: str) -> object:
 def _json_object(text: str) -> dict[str, Any]:
     candidates = _candidates(text)
     if not candidates:
+        start = text.find("{")
+        if start >= 0 and text.rfind("}") < start:
+            # An object that opens and never closes was cut off, not left out.
+            raise ReplyError("the JSON object is cut off before its closing brace")
         raise ReplyError("the answer contains no JSON object")
     problem = ReplyError("the answer must be one JSON object")
     for candidate in candidates:
