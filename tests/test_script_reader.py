@@ -28,7 +28,7 @@ VALID: dict[str, Any] = {
     "schema_version": 1,
     "title": "t",
     "complete": False,
-    "duration_seconds": 10.0,
+    "duration_seconds": 5.0,  # the flagged scene counts for no time
     "chapters": [
         {"title": "Intro", "source": "intro", "scenes": [SCENE]},
         {"title": "One", "source": "batch 1", "scenes": [{**SCENE, "id": "raw", "flagged": "why"}]},
