@@ -14,7 +14,7 @@ import pytest
 from fake_openai import FakeServer, Fault
 from helpers import make_repo
 from test_escaping import kinds
-from test_run import check_script, run_cli
+from test_run import check_script, plan_json, run_cli
 
 # Room in the reply reserve for 5,000 levels of nesting (one token each), so the reply arrives whole.
 ROOMY = ("--max-reply-tokens", "12000")
@@ -119,11 +119,11 @@ def test_markup_in_model_text_is_neutralised_in_script_md(fake_openai: FakeServe
 
 
 def one_error_line(stderr: str) -> str:
-    """The one error line a failed run ends with on stderr (after a line per call it finished)."""
+    """The one error line a failed run ends with on stderr (after its progress lines and notes)."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error: ")]
     assert errors == lines[-1:] and "Traceback" not in stderr, stderr
-    assert all(line.startswith("call ") for line in lines[:-1]), stderr
+    assert all(line.startswith(("call ", "note: ")) for line in lines[:-1]), stderr
     return lines[-1]
 
 
@@ -173,3 +173,55 @@ def test_a_trickled_body_meets_the_total_deadline(fake_openai: FakeServer, tmp_p
     assert "did not answer in time" in one_error_line(stderr)
     assert [r.fault for r in fake_openai.chat_requests] == [None, "trickle"]
     assert [c["kind"] for c in ledger(out)["calls"]] == ["batch"]  # the answered call is kept
+
+
+def test_a_reply_past_the_reserve_is_cut_and_never_poisons_the_history(
+    fake_openai: FakeServer, tmp_path: Path
+) -> None:
+    """A server that ignores max_tokens and sends megabytes: cut to the reserve, repaired, run completes."""
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(Fault.oversized(chars=2_000_000))
+    code, _, stderr = run_cli(fake_openai, repo, out, "--max-reply-tokens", "2000")
+    assert code == 0 and "Traceback" not in stderr, stderr
+    first, repair, intro = fake_openai.chat_requests
+    assert first.body["max_tokens"] == 2000
+    kept = repair.messages[-2]  # the oversized answer, as the history now holds it
+    assert kept["role"] == "assistant" and len(kept["content"]) <= 2000 * 16
+    assert "cut off at the reply limit" in repair.messages[-1]["content"]
+    assert intro.prompt_tokens < first.prompt_tokens + 2 * 2000  # nothing of the 10 MB is carried on
+    report = ledger(out)
+    assert [c["kind"] for c in report["calls"]] == ["batch", "repair", "intro"]
+    assert any("passed the reply reserve of 2,000 tokens" in n for n in report["notes"])
+    saved = sum(p.stat().st_size for p in (out / ".lessongen").rglob("*") if p.is_file())
+    assert saved < 1_000_000  # the journal holds the bounded answer, not 10 MB
+
+
+def test_reported_usage_is_clamped_and_caps_use_the_larger_count(
+    fake_openai: FakeServer, tmp_path: Path
+) -> None:
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(Fault.bad_usage(100, 10**9, -5), Fault.bad_usage(10**12, 0, 10))
+    code, _, stderr = run_cli(fake_openai, repo, out)
+    assert code == 0 and "Traceback" not in stderr, stderr  # 10^12 prompt tokens strand nothing
+    report = ledger(out)
+    first, second = report["calls"]
+    sent = fake_openai.chat_requests
+    assert first["prompt_tokens"] == 100 and first["cached_tokens"] == 100  # cached clamped to the prompt
+    assert first["completion_tokens"] > 0 and first["cost_usd"] > 0  # our count of the reply, billed
+    assert second["prompt_tokens"] == second["estimate_tokens"] == sent[1].prompt_tokens  # ours, not 10^12
+    assert report["totals"]["cost_usd"] > 0 and not any(c["usage_reported"] for c in report["calls"])
+    assert sum("the server reported" in n for n in report["notes"]) == 3
+
+
+def test_a_negative_cost_report_cannot_lift_the_cost_cap(fake_openai: FakeServer, tmp_path: Path) -> None:
+    """cached_tokens far above prompt_tokens once gave a negative total, and --max-cost never stopped."""
+    repo, out = make_repo(tmp_path / "repo", modules=6), tmp_path / "lesson"
+    args = ("--max-batch-tokens", "800", "--reply-tokens", "1")
+    plan = plan_json(repo, *args)
+    prices = plan["prices_usd_per_million"]
+    worst_first = (plan["calls"][0]["prompt_tokens"] * prices["input"] + 4096 * prices["output"]) / 1e6
+    fake_openai.script(Fault.bad_usage(100, 10**9, 0))
+    code, _, stderr = run_cli(fake_openai, repo, out, *args, "--max-cost", str(round(worst_first * 1.1, 6)))
+    assert code == 4, stderr
+    assert "--max-cost" in one_error_line(stderr)
+    assert len(fake_openai.chat_requests) == 1 and ledger(out)["totals"]["cost_usd"] >= 0

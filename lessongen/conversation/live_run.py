@@ -20,11 +20,10 @@ from lessongen.conversation.history import (
 from lessongen.conversation.journal import Journal, request_key
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.prepared import Prepared
+from lessongen.conversation.received import bound_reply, check_usage
 from lessongen.errors import DoesNotFitError, OverBudgetError
 from lessongen.models.seam import ChatModel, Completion
 from lessongen.script.scenes import CHAPTER_SCHEMA, Chapter, ReplyError, flagged_chapter, parse_chapter
-
-MAX_REPLY_CHARS = 400_000  # a reply is bounded by max_tokens; this guards against servers that ignore it
 
 
 class RunObserver(Protocol):
@@ -140,21 +139,14 @@ class Runner:
         key = request_key(wire, max_tokens)
         saved = self.journal.load(index, key)
         self.observer.call_started(index, label, estimate, saved is not None)
-        if saved is not None:
-            completion, seconds = saved.completion, saved.seconds
+        if saved is not None:  # bounded again: an answer saved by an older version may be larger
+            completion, seconds = self._bounded(index, saved.completion, max_tokens), saved.seconds
         else:
             self._check_caps(estimate, max_tokens)
             started = time.monotonic()
             completion = self.model.complete(wire, max_tokens, schema)
             seconds = time.monotonic() - started
-            if len(completion.text) > MAX_REPLY_CHARS:
-                completion = Completion(
-                    completion.text[:MAX_REPLY_CHARS],
-                    "length",
-                    completion.usage,
-                    completion.attempts,
-                    completion.response_format,
-                )
+            completion = self._bounded(index, completion, max_tokens)
             self.journal.save(index, key, label, completion, seconds)
         entry = self._entry(index, kind, label, estimate, completion, seconds, replayed=saved is not None)
         self.chat.entries.append(entry)
@@ -173,29 +165,41 @@ class Runner:
         seconds: float,
         replayed: bool,
     ) -> LedgerEntry:
-        usage = completion.usage
-        prompt = usage.prompt_tokens if usage else estimate
-        completion_tokens = usage.completion_tokens if usage else self.p.counter.count(completion.text)
-        cached = usage.cached_tokens if usage else 0
-        cost = self.p.model.cost(prompt, completion_tokens, cached)
+        max_reply = self.p.policy.max_reply_tokens
+        usage = check_usage(completion.usage, estimate, self.p.counter.count(completion.text), max_reply)
+        for problem in usage.problems:
+            self._note(f"call {index} {label}: {problem}")
+        # Costs (and so --max-cost) use the larger of the server's count and ours.
+        cost = self.p.model.cost(usage.billed_prompt, usage.billed_completion, usage.cached)
         total = sum(e.cost_usd for e in self.chat.entries) + cost
         return LedgerEntry(
             index=index,
             kind=kind,
             label=label,
             estimate_tokens=estimate,
-            prompt_tokens=prompt,
-            completion_tokens=completion_tokens,
-            cached_tokens=cached,
+            prompt_tokens=usage.prompt,
+            completion_tokens=usage.completion,
+            cached_tokens=usage.cached,
             cost_usd=round(cost, 8),
             total_cost_usd=round(total, 8),
             finish_reason=completion.finish_reason,
             attempts=completion.attempts,
             seconds=round(seconds, 3),
             response_format=completion.response_format,
-            usage_reported=usage is not None,
+            usage_reported=usage.reported,
             replayed=replayed,
         )
+
+    def _bounded(self, index: int, completion: Completion, max_tokens: int) -> Completion:
+        """The completion with its text cut to the reply reserve (and marked cut off) if it was longer."""
+        text, cut = bound_reply(completion.text, self.p.counter, max_tokens)
+        if not cut:
+            return completion
+        self._note(
+            f"call {index}: the reply ({len(completion.text):,} characters) passed the reply reserve of "
+            f"{max_tokens:,} tokens; cut to it"
+        )
+        return replace(completion, text=text, finish_reason="length")
 
     def _check_caps(self, estimate: int, max_tokens: int) -> None:
         caps = self.p.settings.caps
