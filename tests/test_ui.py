@@ -1,0 +1,126 @@
+"""The terminal UI on its own: progress lines, the choice of observer, tables and the error line."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from lessongen.conversation.history import CallKind
+from lessongen.conversation.ledger import LedgerEntry
+from lessongen.models.discovery import ModelListing
+from lessongen.ui import LiveObserver, PlainObserver, error, make_console, make_observer, render_models
+
+
+def entry(**changes: object) -> LedgerEntry:
+    fields: dict[str, object] = {
+        "index": 2,
+        "kind": CallKind.BATCH,
+        "label": "batch 2",
+        "estimate_tokens": 1_200,
+        "prompt_tokens": 1_250,
+        "completion_tokens": 300,
+        "cached_tokens": 1_024,
+        "cost_usd": 0.0012,
+        "total_cost_usd": 0.0031,
+        "finish_reason": "stop",
+        "attempts": 1,
+        "seconds": 1.26,
+        "response_format": "json_schema",
+        "usage_reported": True,
+    }
+    return LedgerEntry(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return make_console(file=out, width=80), out
+
+
+def test_plain_observer_prints_one_whole_line_per_call_whatever_the_width() -> None:
+    screen, out = console()
+    observer = PlainObserver(screen, window=10_000)
+    observer.call_started(2, "batch 2", 1_200, replay=False)
+    assert out.getvalue() == ""  # the line comes when the call is done
+    observer.call_finished(entry(), batches_done=2, batches_total=5)
+    assert out.getvalue() == (
+        "call 2 batch 2: prompt 1,250 (est 1,200), cached 1,024, reply 300, context 12%, $0.0012 "
+        "(total $0.0031), batch 2/5, 1.3s\n"
+    )
+
+
+def test_plain_observer_says_retries_and_replays_and_never_counts_past_the_last_batch() -> None:
+    screen, out = console()
+    observer = PlainObserver(screen, window=10_000)
+    observer.call_finished(entry(attempts=3), batches_done=5, batches_total=5)
+    observer.call_finished(entry(replayed=True, label="intro"), batches_done=6, batches_total=5)
+    first, second = out.getvalue().splitlines()
+    assert first.endswith("batch 5/5, 1.3s, 2 retries")
+    assert second.endswith("batch 5/5, replayed from journal")
+
+
+def test_notes_are_lines_of_their_own() -> None:
+    screen, out = console()
+    PlainObserver(screen, window=1).note("the server counts up to 1.10x our estimate " + "x" * 100)
+    assert out.getvalue().startswith("note: the server counts") and out.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("terminal", "term", "kind"),
+    [(False, "xterm", PlainObserver), (True, "dumb", PlainObserver), (True, "xterm", LiveObserver)],
+)
+def test_a_progress_bar_only_on_a_real_terminal(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool, term: str, kind: type[PlainObserver]
+) -> None:
+    monkeypatch.setenv("TERM", term)
+    screen = Console(file=io.StringIO(), force_terminal=terminal, width=80)
+    observer = make_observer(screen, window=1_000, total_batches=3)
+    try:
+        assert type(observer) is kind
+    finally:
+        observer.close()
+
+
+def test_the_live_observer_advances_its_bar_within_the_batches() -> None:
+    screen = Console(file=io.StringIO(), force_terminal=True, width=100)
+    observer = LiveObserver(screen, window=10_000, total_batches=3)
+    try:
+        observer.call_started(1, "batch 1", 900, replay=True)
+        assert observer.progress.tasks[0].description == "replaying batch 1 (~900 tokens)"
+        observer.call_finished(entry(), batches_done=4, batches_total=3)
+        task = observer.progress.tasks[0]
+        assert (task.completed, task.total) == (3, 3)
+        assert task.fields["stats"] == "context 12% | 1,250 in (1,024 cached) | $0.0031"
+    finally:
+        observer.close()
+
+
+def test_the_error_line_is_one_line_and_takes_brackets_literally() -> None:
+    screen, out = console()
+    error(screen, "no API key [set OPENAI_API_KEY] for " + "a-long-server-name." * 6)
+    text = out.getvalue()
+    assert text.startswith("error: no API key [set OPENAI_API_KEY] for ")
+    assert text.count("\n") == 1
+
+
+def test_models_table_shows_each_window_and_where_it_came_from() -> None:
+    screen, out = console()
+    listings = [
+        ModelListing("qwen-coder", 32_768, "vLLM /v1/models max_model_len"),
+        ModelListing("x", None, "not reported"),
+        ModelListing("b", 131_072, "LM Studio", note="not loaded"),
+    ]
+    render_models(screen, listings, "http://127.0.0.1:8000/v1")
+    lines = out.getvalue().splitlines()
+    assert lines[0].strip() == "models at http://127.0.0.1:8000/v1"
+    rows = {line.split("│")[1].strip(): line for line in lines if "│" in line}
+    assert "32,768" in rows["qwen-coder"] and "max_model_len" in rows["qwen-coder"]
+    assert "unknown" in rows["x"] and "not reported" in rows["x"]
+    assert "131,072" in rows["b"] and "LM Studio (not loaded)" in rows["b"]
+
+
+def test_models_table_without_a_server_is_the_catalog() -> None:
+    screen, out = console()
+    render_models(screen, [ModelListing("gpt-4o-mini", 128_000, "catalog")], None)
+    assert out.getvalue().splitlines()[0].strip() == "models in the catalog"
