@@ -2,8 +2,8 @@
 
 Never a traceback, and the plan stays within bounded memory. Nothing large is written to disk: the
 multi-gigabyte file is sparse. The fast suite uses inputs large enough to take the same code paths
-(many batches, a line split into many parts, runs counted in slices); the full-size inputs are marked
-slow, and how the time grows with the size is measured by benchmarks/hostile_inputs.py.
+(many batches, a line split into many parts, runs counted in slices); the full-size inputs, and the
+plan in its own process under a memory limit, are marked slow, and how the time grows with the size is measured by benchmarks/hostile_inputs.py.
 """
 
 from __future__ import annotations
@@ -166,9 +166,9 @@ def tiny_files(root: Path, folders: int, per_folder: int = 500) -> int:
     return folders * per_folder
 
 
-# 5,000 files already fill several batches of hundreds of files each; 50,000 is the full-size case.
-@pytest.mark.parametrize("folders", [10, pytest.param(100, marks=pytest.mark.slow)])
-def test_tens_of_thousands_of_tiny_files(tmp_path: Path, folders: int) -> None:
+# 2,000 files already fill several batches of hundreds of files each; 50,000 is the full-size case.
+@pytest.mark.parametrize("folders", [4, pytest.param(100, marks=pytest.mark.slow)])
+def test_thousands_of_tiny_files(tmp_path: Path, folders: int) -> None:
     root = tmp_path / "repo"
     made = tiny_files(root, folders)
     code, report = plan(root)
@@ -380,16 +380,16 @@ def test_a_million_character_whitespace_run_is_counted(tmp_path: Path) -> None:
 def test_counting_huge_runs_is_bounded_and_ordinary_text_is_exact() -> None:
     counter = TokenCounter.for_model("gpt-4o-mini")
     encoding = load_encoding("o200k_base")
-    ordinary = (PACKAGE_ROOT / "lessongen" / "repo" / "walk.py").read_text() * 20
+    ordinary = (PACKAGE_ROOT / "lessongen" / "repo" / "walk.py").read_text() * 5
     assert counter.count(ordinary) == len(encoding.encode_ordinary(ordinary))
     assert counter_module._long_run_slices(ordinary) == [ordinary]  # ordinary text is never cut
-    # 200,000 characters is 24 slices of each run; benchmarks/hostile_inputs.py times 2,000,000.
+    # 100,000 characters is 12 slices of each run; benchmarks/hostile_inputs.py times 2,000,000.
     runs = {
-        "letters": letters(200_000).decode(),
-        "spaces": "x" + " " * 200_000 + "x",
-        "newlines": "x" + "\n" * 200_000 + "x",
-        "slashes": "!" + "\n/" * 100_000,
-        "specials": "<|endoftext|>" * 20_000,
+        "letters": letters(100_000).decode(),
+        "spaces": "x" + " " * 100_000 + "x",
+        "newlines": "x" + "\n" * 100_000 + "x",
+        "slashes": "!" + "\n/" * 50_000,
+        "specials": "<|endoftext|>" * 10_000,
     }
     for name, text in runs.items():
         tokens = counter.count(text)
@@ -398,18 +398,19 @@ def test_counting_huge_runs_is_bounded_and_ordinary_text_is_exact() -> None:
         # character before or after the run).
         slices = counter_module._long_run_slices(text)
         assert "".join(slices) == text, name
-        assert len(slices) > 20 and max(map(len, slices)) <= counter_module._RUN + 1, name
+        assert len(slices) > 10 and max(map(len, slices)) <= counter_module._RUN + 1, name
     exact = len(encoding.encode_ordinary(runs["letters"]))
     assert abs(counter.count(runs["letters"]) - exact) <= exact * 0.001  # the cost of slicing long runs
 
 
+@pytest.mark.slow  # a real process and the full-size inputs
 def test_hostile_repository_plans_within_a_memory_limit(tmp_path: Path) -> None:
     """The plan in its own process under a 1 GiB address-space limit, with the file cap raised to 4 GiB."""
     root = write(
         tmp_path / "repo",
         {
             "app.py": "x = 1\n",
-            "blob.txt": letters(1_200_000),
+            "blob.txt": letters(5_000_000),
             "gap.py": "start = 1\n" + " " * 1_500_000 + "end = 2\n",
         },
     )
