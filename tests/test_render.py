@@ -17,6 +17,7 @@ import webvtt
 from lessons import HOSTILE, HOSTILE_LINE, cli, git_commit, make_lesson, script_of
 
 from lessongen.render.base import Lesson
+from lessongen.render.formats import Format
 from lessongen.render.registry import RENDERERS
 from lessongen.render.tour import CodeTours
 from lessongen.script.assemble import Script
@@ -125,11 +126,11 @@ def test_tours_follow_codetour_schema_and_the_anchors(made: tuple[Path, Path, st
 def test_tour_descriptions_are_inert_markdown(made: tuple[Path, Path, str]) -> None:
     _, out, _ = made
     descriptions = "\n".join(step["description"] for tour in tours(out) for step in tour["steps"])
-    assert "\\[run it\\]\\(command:workbench" in descriptions
+    assert "\\[run it\\](command:workbench" in descriptions
     # No unescaped link, HTML tag or icon syntax is left.
     assert not re.search(r"(?<!\\)\]\(|(?<!\\)<|(?<!\\)\$\(", descriptions)
     assert not re.search(r"^>>", descriptions, re.MULTILINE)
-    assert "\\>\\> rm \\-rf \\~" in descriptions
+    assert "\\>\\> rm -rf \\~" in descriptions
     assert "**On screen:**" in descriptions  # lessongen's own Markdown stays
 
 
@@ -302,3 +303,15 @@ def test_render_errors_are_one_line(
 def test_every_format_has_a_renderer_and_its_own_folder() -> None:
     folders = [r.folder for r in RENDERERS.values()]
     assert len(set(folders)) == len(folders) == 3
+
+
+def test_controls_and_bidi_overrides_show_as_escapes_in_every_format() -> None:
+    hidden = "admin\u202e gnirts\x1b[31m"
+    code = f'access = "user"  # {hidden}\nok = 1\n'
+    scene = Scene("s1", f"Title {hidden}", f"Words {hidden}.", (Anchor("a.py", 1, 1),), visual_notes=hidden)
+    lesson = Lesson(Script(f"t {hidden}", (Chapter(f"c {hidden}", (scene,), "batch 1"),)), {"a.py": code})
+    for renderer in RENDERERS.values():
+        for file in renderer.render(lesson):
+            assert "\u202e" not in file.text and "\x1b" not in file.text, file.name
+    page = next(f.text for f in RENDERERS[Format.HTML].render(lesson) if f.name == "index.html")
+    assert page.count("\\u202e") >= 5  # title, chapter, scene title, narration, notes, the code

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
 from lessongen.render.formats import Format
 from lessongen.script.assemble import heading_line
+from lessongen.shared.escaping import escape_controls
 from lessongen.shared.layout import CAPTIONS_DIR
 
 LINE_WIDTH = 42  # characters per caption line, the usual broadcast limit
@@ -41,7 +42,8 @@ def _chunks(text: str) -> list[str]:
 
 def _scene_cues(slot: Slot) -> list[Cue]:
     scene = slot.scene
-    text = f"(Scene flagged: {scene.flagged})" if scene.flagged else scene.narration
+    # Controls and invisible formatting characters show as escapes; none can break a cue or hide text.
+    text = escape_controls(f"(Scene flagged: {scene.flagged})" if scene.flagged else scene.narration)
     pieces = _chunks(text) or ["…"]
     start, end = round(slot.start * 1000), round(slot.end * 1000)
     words = [max(1, len(p.split())) for p in pieces]
@@ -71,7 +73,7 @@ def chapter_cues(slots: Sequence[Slot]) -> list[Cue]:
     """One cue per chapter, spanning its scenes."""
     spans: dict[int, Cue] = {}
     for slot in slots:
-        title = heading_line(slot.heading, slot.chapter.title)
+        title = escape_controls(heading_line(slot.heading, slot.chapter.title), keep="")
         first = spans.get(slot.chapter_number)
         start = first.start if first else round(slot.start * 1000)
         spans[slot.chapter_number] = Cue(start, round(slot.end * 1000), (title,))

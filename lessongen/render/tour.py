@@ -10,19 +10,21 @@ from typing import Any
 from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
 from lessongen.render.formats import Format
 from lessongen.shared.data import GitOrigin
+from lessongen.shared.escaping import markdown_block, one_line
 from lessongen.shared.highlight import split_lines
 from lessongen.shared.layout import TOURS_DIR
 
 SCHEMA_URL = "https://aka.ms/codetour-schema"
-# CodeTour renders descriptions as Markdown in which command links ([x](command:...)), '>> shell'
-# lines and $(icon) syntax are live, so every character Markdown or VS Code gives a meaning to is
-# backslash-escaped in model text: all of it shows as written, none of it becomes markup or a command.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&=$])")
 
 
 def markdown_text(text: str) -> str:
-    """Model text as inert Markdown: shown literally, never markup."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Model text as inert Markdown for CodeTour: shown literally, never markup, a link or a command.
+
+    CodeTour renders descriptions as Markdown in which command links ([x](command:...)) and '>> shell'
+    lines are live; markdown_block leaves neither (brackets and a leading '>' are escaped), and VS
+    Code's $(icon) syntax is escaped here on top.
+    """
+    return markdown_block(text).replace("$", "\\$")
 
 
 def _path(origin: GitOrigin | None, path: str) -> str:
@@ -34,19 +36,19 @@ def _description(slot: Slot) -> str:
     scene = slot.scene
     parts = []
     if scene.flagged:
-        parts.append(f"**Flagged:** {markdown_text(scene.flagged)}\\. The model's raw reply follows\\.")
+        parts.append(f"**Flagged:** {markdown_text(scene.flagged)}\\. The model's raw reply follows.")
     parts += [markdown_text(p.strip()) for p in re.split(r"\n\s*\n", scene.narration) if p.strip()]
     if scene.visual_notes:
         parts.append(f"**On screen:** {markdown_text(scene.visual_notes)}")
     for anchor in scene.anchors[1:]:
-        parts.append(f"Also: {markdown_text(anchor.path)} lines {anchor.start_line}\\-{anchor.end_line}")
+        parts.append(f"Also: {markdown_text(anchor.path)} lines {anchor.start_line} to {anchor.end_line}")
     parts.append(f"*Scene {slot.number}, about {round(scene.duration_seconds)} s*")
     return "\n\n".join(parts)
 
 
 def _step(slot: Slot, lesson: Lesson) -> dict[str, Any]:
     scene = slot.scene
-    step: dict[str, Any] = {"title": scene.title, "description": _description(slot)}
+    step: dict[str, Any] = {"title": one_line(scene.title), "description": _description(slot)}
     if scene.anchors:
         anchor = scene.anchors[0]
         lines = split_lines(lesson.sources.get(anchor.path, ""))
@@ -65,7 +67,7 @@ def _step(slot: Slot, lesson: Lesson) -> dict[str, Any]:
 def _title(slot: Slot, count: int) -> str:
     # Titles must be unique (nextTour refers to one) and sort in lesson order in CodeTour's list.
     width = len(str(count))
-    return f"{slot.chapter_number + 1:0{width}d}. {slot.heading}: {slot.chapter.title}"
+    return f"{slot.chapter_number + 1:0{width}d}. {slot.heading}: {one_line(slot.chapter.title)}"
 
 
 class CodeTours:
@@ -88,7 +90,7 @@ class CodeTours:
             tour: dict[str, Any] = {
                 "$schema": SCHEMA_URL,
                 "title": titles[index],
-                "description": f"{lesson.script.title}: part {index + 1} of {len(groups)}",
+                "description": f"{one_line(lesson.script.title)}: part {index + 1} of {len(groups)}",
             }
             if lesson.origin is not None:
                 tour["ref"] = lesson.origin.commit

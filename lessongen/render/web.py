@@ -16,6 +16,7 @@ from lessongen.render.formats import Format
 from lessongen.script.anchors import AnchorIssue
 from lessongen.script.assemble import minutes
 from lessongen.script.scenes import Anchor
+from lessongen.shared.escaping import escape_controls
 from lessongen.shared.highlight import CSS_CLASS, highlight_window, split_lines, token_css
 from lessongen.shared.layout import SITE_DIR
 
@@ -52,11 +53,19 @@ class SceneView:
     issues: tuple[AnchorIssue, ...]
 
 
+def _visible(value: object) -> object:
+    """Every value the page prints, with control and invisible formatting characters shown as escapes."""
+    if isinstance(value, Markup):  # highlighted code: repository text, where a bidi override can hide code
+        return Markup(escape_controls(str(value)))  # the escapes are plain ASCII letters and digits
+    return escape_controls(value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("lessongen.render", "templates"),
         autoescape=True,  # every {{ value }} is HTML-escaped unless it is already Markup
+        finalize=_visible,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
