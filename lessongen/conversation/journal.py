@@ -18,7 +18,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from lessongen.errors import OutputError
-from lessongen.models.seam import Completion, Usage
+from lessongen.models.seam import BadCompletion, Completion
 from lessongen.shared.layout import STATE_DIR
 from lessongen.shared.storage import read_json, write_json
 from lessongen.shared.text import first_few
@@ -42,38 +42,19 @@ class Damaged(ValueError):
     """A saved answer that cannot be used as it is on disk."""
 
 
-USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens")
-
-
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _saved_reply(data: object) -> tuple[str, SavedReply]:
     """The request key and the answer of a reply file's JSON; Damaged if it has another shape."""
     if not isinstance(data, dict):
         raise Damaged(f"a JSON {type(data).__name__}, not an object")
-    for name in ("request_key", "text", "finish_reason"):
-        if not isinstance(data.get(name), str):
-            raise Damaged(f"`{name}` missing or not a text")
-    usage = data.get("usage")
-    if usage is not None and not (
-        isinstance(usage, dict) and all(_count(usage.get(k)) for k in USAGE_FIELDS)
-    ):
-        raise Damaged("`usage` is not three token counts")
-    attempts, seconds = data.get("attempts", 1), data.get("seconds", 0.0)
-    shape = data.get("response_format", "text")
-    if not _count(attempts) or isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise Damaged("`attempts` or `seconds` is not a number")
-    if not isinstance(shape, str):
-        raise Damaged("`response_format` is not a text")
-    completion = Completion(
-        text=data["text"],
-        finish_reason=data["finish_reason"],
-        usage=Usage(*(usage[k] for k in USAGE_FIELDS)) if usage is not None else None,
-        attempts=attempts,
-        response_format=shape,
-    )
+    if not isinstance(data.get("request_key"), str):
+        raise Damaged("`request_key` missing or not a text")
+    seconds = data.get("seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise Damaged("`seconds` is not a number")
+    try:
+        completion = Completion.from_json(data)
+    except BadCompletion as exc:
+        raise Damaged(str(exc)) from None
     return data["request_key"], SavedReply(completion, max(float(seconds), 0.0))
 
 
@@ -151,24 +132,13 @@ class Journal:
 
     def save(self, index: int, key: str, label: str, completion: Completion, seconds: float) -> None:
         """Write an answer to disk (atomically) before anything uses it."""
-        usage = completion.usage
         write_json(
             self._replies / f"{index:04d}.json",
             {
                 "index": index,
                 "label": label,
                 "request_key": key,
-                "text": completion.text,
-                "finish_reason": completion.finish_reason,
-                "usage": None
-                if usage is None
-                else {
-                    "prompt_tokens": usage.prompt_tokens,
-                    "completion_tokens": usage.completion_tokens,
-                    "cached_tokens": usage.cached_tokens,
-                },
-                "attempts": completion.attempts,
-                "response_format": completion.response_format,
+                **completion.as_json(),
                 "seconds": round(seconds, 3),
             },
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 OPENAI_URL = "https://api.openai.com/v1"  # where the openai SDK sends requests without a base URL
@@ -28,6 +28,17 @@ class Usage:
     cached_tokens: int = 0
 
 
+USAGE_FIELDS = tuple(f.name for f in fields(Usage))
+
+
+class BadCompletion(ValueError):
+    """JSON that is not a saved completion."""
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 @dataclass(frozen=True)
 class Completion:
     """One answer from the model."""
@@ -37,6 +48,41 @@ class Completion:
     usage: Usage | None
     attempts: int = 1  # requests it took, retries included
     response_format: str = "text"  # what the server accepted: json_schema, json_object or text
+
+    def as_json(self) -> dict[str, Any]:
+        """The completion as JSON (the one place its fields are named; from_json reads it back)."""
+        usage = self.usage
+        return {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "usage": None if usage is None else asdict(usage),
+            "attempts": self.attempts,
+            "response_format": self.response_format,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Completion:
+        """A completion from as_json's shape; BadCompletion, saying what is wrong, for any other shape."""
+        for name in ("text", "finish_reason"):
+            if not isinstance(data.get(name), str):
+                raise BadCompletion(f"`{name}` missing or not a text")
+        usage = data.get("usage")
+        if usage is not None and not (
+            isinstance(usage, dict) and all(_count(usage.get(k)) for k in USAGE_FIELDS)
+        ):
+            raise BadCompletion("`usage` is not three token counts")
+        attempts, shape = data.get("attempts", 1), data.get("response_format", "text")
+        if not _count(attempts):
+            raise BadCompletion("`attempts` is not a number")
+        if not isinstance(shape, str):
+            raise BadCompletion("`response_format` is not a text")
+        return cls(
+            text=data["text"],
+            finish_reason=data["finish_reason"],
+            usage=Usage(*(usage[k] for k in USAGE_FIELDS)) if usage is not None else None,
+            attempts=attempts,
+            response_format=shape,
+        )
 
 
 class ChatModel(Protocol):
