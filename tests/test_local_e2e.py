@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import write
 from typer.testing import CliRunner
 
 from lessongen.cli import app
@@ -127,12 +128,10 @@ def test_run_against_a_real_llama_cpp_server(llama_server: str, tmp_path: Path) 
         "smollm2",
         "--context-window",
         str(WINDOW),
-        "--max-reply-tokens",
-        "256",
         "--output",
         str(out),
     ]
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "120"})
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "120"})  # default history settings
     assert result.exit_code == 0, result.stderr
     run = _check(repo, out, WINDOW)
     assert any("server's own tokenizer" in note for note in run["notes"])  # type: ignore[union-attr]
@@ -160,6 +159,39 @@ def test_local_in_process_run_needs_no_key_or_server(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     run = _check(repo, out, WINDOW)
     assert run["server"].startswith("local ")
+
+
+FIVE_FILES = {
+    "README.md": "# calc\n\nA tiny calculator with a command line.\n",
+    "calc/__init__.py": '"""A tiny calculator."""\n\nfrom calc.ops import add, mul\n\n__all__ = ["add", "mul"]\n',
+    "calc/ops.py": (
+        '"""Arithmetic."""\n\n\ndef add(a: float, b: float) -> float:\n    """The sum."""\n    return a + b\n\n\n'
+        'def mul(a: float, b: float) -> float:\n    """The product."""\n    return a * b\n'
+    ),
+    "calc/cli.py": (
+        '"""Command line: calc add 1 2."""\n\nimport sys\n\nfrom calc.ops import add, mul\n\n'
+        'OPS = {"add": add, "mul": mul}\n\n\ndef main(argv: list[str]) -> int:\n    op, a, b = argv\n'
+        "    print(OPS[op](float(a), float(b)))\n    return 0\n"
+    ),
+    "tests/test_ops.py": "from calc.ops import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+}
+
+
+def test_the_embedded_default_writes_parsed_chapters_for_five_files(tmp_path: Path) -> None:
+    # As a new user would: the local extra, no key, no server, every setting at its default. The
+    # bounded schema (scene, anchor and file counts, string lengths, the batch's own paths) keeps
+    # the weak model to valid chapters.
+    repo = write(tmp_path / "repo", FIVE_FILES)
+    out = tmp_path / "lesson"
+    args = ["run", str(repo), "--local", "--no-git", "--output", str(out)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "120", "LESSONGEN_LOCAL": ""})
+    assert result.exit_code == 0, result.stderr
+    run = _check(repo, out, 8192)  # the in-process model's default window
+    assert run["complete"] is True
+    script = json.loads((out / "script.json").read_text())
+    assert all("flagged" not in scene for chapter in script["chapters"] for scene in chapter["scenes"])
+    paths = set(FIVE_FILES)
+    assert all(a["path"] in paths for c in script["chapters"] for s in c["scenes"] for a in s["anchors"])
 
 
 def test_local_is_the_default_without_key_or_server(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.received import bound_reply, check_usage
 from lessongen.errors import DoesNotFitError, OverBudgetError
 from lessongen.models.seam import ChatModel, Completion
-from lessongen.script.scenes import CHAPTER_SCHEMA, Chapter, ReplyError, flagged_chapter, parse_chapter
+from lessongen.script.chapter_schema import chapter_schema
+from lessongen.script.scenes import Chapter, ReplyError, flagged_chapter, parse_chapter
 
 
 class RunObserver(Protocol):
@@ -91,9 +92,17 @@ class Runner:
         self.chat.notes.append(text)
         self.observer.note(text)
 
+    def _schema(self, call: PendingCall) -> dict[str, object]:
+        """The bounded chapter schema for this call: its scene count, and anchors into its own files."""
+        p = self.p
+        if call.kind is CallKind.BATCH:
+            return chapter_schema(p.batches[call.first - 1].paths, call.scenes)
+        return chapter_schema([part.path for part in p.parts], call.scenes)
+
     def _chapter(self, call: PendingCall) -> tuple[str, Chapter]:
         source = call.label
-        first = self._ask(call.kind, call.label, call.messages, call.prompt_tokens, CHAPTER_SCHEMA)
+        schema = self._schema(call)
+        first = self._ask(call.kind, call.label, call.messages, call.prompt_tokens, schema)
         try:
             return first.text, parse_chapter(first.text, source)
         except ReplyError as problem:
@@ -109,7 +118,7 @@ class Runner:
         estimate = self.p.composer.prompt_tokens(messages)
         try:
             check_prompt(f"repair {call.label}", estimate, self.p.policy, estimate_ratio(self.chat.entries))
-            second = self._ask(CallKind.REPAIR, f"repair {call.label}", messages, estimate, CHAPTER_SCHEMA)
+            second = self._ask(CallKind.REPAIR, f"repair {call.label}", messages, estimate, schema)
         except DoesNotFitError:
             self._note(
                 f"{source}: the reply was unusable ({reason}) and a repair turn would not fit; kept raw"

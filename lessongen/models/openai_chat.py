@@ -65,6 +65,12 @@ class OpenAIChatModel:
     def _response_format(self, schema: Mapping[str, Any] | None) -> dict[str, Any] | None:
         kind = _FORMATS[self._format_index] if schema is not None else "text"
         if kind == "json_schema":
+            if self._official:  # OpenAI enforces a schema only in strict mode, which has no maxLength
+                strict = _without(dict(schema or {}), "maxLength")
+                return {
+                    "type": "json_schema",
+                    "json_schema": {"name": "chapter", "schema": strict, "strict": True},
+                }
             return {"type": "json_schema", "json_schema": {"name": "chapter", "schema": dict(schema or {})}}
         if kind == "json_object+schema":
             return {"type": "json_object", "schema": dict(schema or {})}
@@ -253,3 +259,12 @@ def _translate(exc: openai.OpenAIError) -> Exception:
 def _short(text: str, limit: int = 160) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _without(schema: Any, keyword: str) -> Any:
+    """A JSON schema with one keyword removed at every level."""
+    if isinstance(schema, dict):
+        return {k: _without(v, keyword) for k, v in schema.items() if k != keyword}
+    if isinstance(schema, list):
+        return [_without(v, keyword) for v in schema]
+    return schema

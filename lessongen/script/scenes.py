@@ -14,41 +14,6 @@ _MIN_SCENE_SECONDS = 5.0
 _FENCE_LINE = re.compile(r"^[ \t]*```[^`\n]*$", re.MULTILINE)
 _DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 
-# The JSON schema of one chapter, asked for with structured outputs where the server supports them.
-CHAPTER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "title": {"type": "string"},
-        "scenes": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string"},
-                    "title": {"type": "string"},
-                    "narration": {"type": "string"},
-                    "anchors": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "path": {"type": "string"},
-                                "start_line": {"type": "integer"},
-                                "end_line": {"type": "integer"},
-                            },
-                            "required": ["path", "start_line", "end_line"],
-                        },
-                    },
-                    "files": {"type": "array", "items": {"type": "string"}},
-                    "visual_notes": {"type": "string"},
-                },
-                "required": ["id", "title", "narration", "anchors", "files", "visual_notes"],
-            },
-        },
-    },
-    "required": ["title", "scenes"],
-}
-
 
 @dataclass(frozen=True)
 class Anchor:
