@@ -187,7 +187,7 @@ def _invoke(call: Invocation) -> None:
 
 
 def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool, as_json: bool) -> None:
-    prepared = prepare(settings)
+    prepared = prepare(settings, resume=resume)
     plan = build_plan(prepared)
     if plan.verdict is not Verdict.FITS:
         _show_plan(plan, as_json=as_json, list_skipped=list_skipped)

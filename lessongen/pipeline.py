@@ -12,12 +12,21 @@ from lessongen.batching import make_batches
 from lessongen.config.settings import Settings
 from lessongen.conversation.compose import Composer
 from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
+from lessongen.conversation.fit import MIN_BATCH_TOKENS
 from lessongen.conversation.history import check_budget, make_policy
 from lessongen.conversation.journal import Journal
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.live_run import Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
+from lessongen.conversation.replies import (
+    cost_if,
+    earlier_note,
+    learned,
+    read_reply_sizes,
+    rest_of_run,
+    with_reply_sizes,
+)
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError, QualityError, UsageError
 from lessongen.models.backend import Backend, choose_backend
 from lessongen.models.seam import ChatModel
@@ -80,15 +89,26 @@ def prepare(
     backend: Backend | None = None,
     git_probe: Callable[[Path], GitView | None] = probe_git,
     caches: Caches | None = None,
+    resume: bool = False,
 ) -> Prepared:
-    """Resolve the model, walk and count the repository, and cut it into batches."""
+    """Resolve the model, walk and count the repository, and cut it into batches.
+
+    When resuming, the saved run's batch budget is kept if it still fits (for example after a smaller
+    real window was learned from the server), so the batches, and the answers saved for them, stay.
+    """
     backend = backend or choose_backend(settings)
     counter = backend.counter
     caches = caches or Caches.open(settings.paths.cache_dir, counter.encoding_name)
     composer = Composer(load_prompts(settings.paths.prompts_dir), counter)
     policy = make_policy(backend.info, settings.history)
     system_tokens = composer.system().tokens
-    budget = policy.batch_budget(system_tokens)
+    budget = policy.batch_budget(system_tokens)  # from the settings' assumptions: batches stay put
+    saved = _saved_budget(settings) if resume else None
+    if saved is not None and MIN_BATCH_TOKENS <= saved <= policy.largest_batch(system_tokens):
+        budget = min(saved, settings.history.max_batch_tokens)
+    earlier = read_reply_sizes(output_dir(settings) / "run.json")
+    if earlier is not None:  # the calls are planned with the replies an earlier run really had
+        policy = with_reply_sizes(policy, earlier)
     read = read_repository(settings, counter, caches, git_probe)
     batches = cut_batches(read.parts, budget, composer, CachedCounter(counter, caches.tokens))
     caches.flush()
@@ -102,9 +122,22 @@ def prepare(
         batches=batches,
         budget=budget,
         system_tokens=system_tokens,
-        notes=tuple(n for n in (backend.notice, caches.tokens.error) if n),
+        notes=tuple(n for n in (backend.notice, caches.tokens.error, earlier_note(earlier)) if n),
         secrets=read.findings,
     )
+
+
+def _saved_budget(settings: Settings) -> int | None:
+    """The batch budget the run saved in the output folder started with, if any."""
+    budget = Journal(output_dir(settings)).manifest().get("batch_budget") if _has_journal(settings) else None
+    return budget if isinstance(budget, int) and not isinstance(budget, bool) else None
+
+
+def _has_journal(settings: Settings) -> bool:
+    try:
+        return Journal(output_dir(settings)).exists()
+    except OSError:
+        return False
 
 
 def read_repository(
@@ -178,10 +211,18 @@ def build_plan(prepared: Prepared) -> Plan:
     except DoesNotFitError as exc:
         simulation = Simulation((), exc)
     verdict, reason = judge(simulation, prepared.model, prepared.settings.caps.max_cost)
+    half, twice = (cost_if(prepared, factor) if simulation.refused is None else None for factor in (0.5, 2.0))
     if not prepared.parts and verdict is Verdict.FITS:
         verdict = Verdict.NOTHING_TO_SEND
         reason = "no files to send: the repository is empty or every path was left out (see skipped)"
-    return Plan(prepared=prepared, calls=simulation.calls, verdict=verdict, reason=reason)
+    return Plan(
+        prepared=prepared,
+        calls=simulation.calls,
+        verdict=verdict,
+        reason=reason,
+        cost_if_half=half,
+        cost_if_twice=twice,
+    )
 
 
 @dataclass(frozen=True)
@@ -262,6 +303,8 @@ def _execute(
         stopped.one_line() if stopped else None,
         server,
     )
+    report["reply_sizes"] = learned(chat.state).as_json()  # what the next plan of this folder assumes
+    report["rest"] = rest_of_run(prepared, chat.state, stopped is None)
     origin = git_origin(prepared.settings.repo)
     report["repository"] = repository_record(prepared.settings.repo, origin)
     gate = prepared.settings.gate

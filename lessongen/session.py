@@ -40,6 +40,7 @@ def manifest(prepared: Prepared) -> dict[str, Any]:
             "secrets": s.walk.secrets.value,
             "exclude": list(s.walk.exclude),
         },
+        "batch_budget": prepared.budget,  # with the files, it fixes the batches
         "files": {p.path: p.digest for p in prepared.parts},
     }
 
@@ -53,7 +54,21 @@ def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool
         remove_outputs(folder)  # first: if the folder is read-only, the paid answers are still there
         journal.clear()
     elif resume and journal.exists():
-        changes = explain_changes(journal.manifest(), current)
+        saved = journal.manifest()
+        changes = explain_changes(saved, current)
+        if saved.get("batch_budget") == current["batch_budget"]:
+            # The same batches: a changed window or history setting only changes which requests are
+            # made; answers to unchanged requests are reused, the others are asked again.
+            steering = {f"setting {key} changed" for key in (*current["settings"], "context_window")}
+            steering -= {f"setting {key} changed" for key in ("include", "exclude", "secrets")}
+            soft = [c for c in changes if c.split(" (")[0] in steering]
+            if soft and len(soft) == len(changes):
+                notes.append("resuming with " + "; ".join(soft) + ": unchanged requests reuse their answers")
+                changes = []
+        elif "batch_budget" in saved:
+            changes.append(
+                f"the batches changed (budget {saved['batch_budget']:,} -> {current['batch_budget']:,})"
+            )
         if changes:
             raise UsageError(
                 "cannot resume: " + "; ".join(changes),

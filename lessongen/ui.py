@@ -136,6 +136,11 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         f"({totals.cached_tokens:,} of {totals.prompt_tokens:,} prompt tokens cached), "
         f"{_money(totals.cost_usd_without_cache)} without"
     )
+    if plan.cost_if_half is not None and plan.cost_if_twice is not None:
+        console.print(
+            f"if replies are half / twice the assumed size: {_money(plan.cost_if_half)} / "
+            f"{_money(plan.cost_if_twice)}"
+        )
     style = "bold green" if plan.verdict is Verdict.FITS else "bold red"
     console.print(Text(f"verdict: {plan.verdict.value}: {plan.reason}", style=style))
 

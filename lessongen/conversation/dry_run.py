@@ -128,6 +128,8 @@ class Plan:
     calls: tuple[CallRecord, ...]
     verdict: Verdict
     reason: str
+    cost_if_half: float | None = None  # the projected cost if replies are half the assumed size
+    cost_if_twice: float | None = None  # ... and twice it
 
     @property
     def model(self) -> ModelInfo:

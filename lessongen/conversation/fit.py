@@ -96,6 +96,10 @@ class Policy:
         two = self._fit(fixed_tokens, 2)
         return two if two >= healthy else max(two, self._fit(fixed_tokens, 1))
 
+    def largest_batch(self, fixed_tokens: int) -> int:
+        """The largest batch that still fits with the system prompt, a summary and its reply."""
+        return self._fit(fixed_tokens, 1)
+
     def max_batch_for(self, excess: int) -> int:
         """A max_batch_tokens that takes `excess` tokens off the largest batch."""
         return max(MIN_BATCH_TOKENS, self.max_batch_tokens - excess)

@@ -145,7 +145,9 @@ class Runner:
         index = len(self.chat.entries) + 1
         wire = [m.as_dict() for m in messages]
         max_tokens = p.policy.max_reply_tokens
-        key = request_key(wire, max_tokens)
+        # The key leaves the reply limit out: it follows the window, and an answer saved under one
+        # window stays the answer to the same messages after a resume with a smaller real window.
+        key = request_key(wire, 0)
         saved = self.journal.load(index, key)
         self.observer.call_started(index, label, estimate, saved is not None)
         if saved is not None:  # bounded again: an answer saved by an older version may be larger

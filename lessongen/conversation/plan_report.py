@@ -90,6 +90,10 @@ def plan_report(plan: Plan) -> dict[str, Any]:
             "cost_usd": round(totals.cost_usd, 6),
             "cost_usd_without_cache": round(totals.cost_usd_without_cache, 6),
         },
+        "cost_usd_if_replies": {
+            "half": None if plan.cost_if_half is None else round(plan.cost_if_half, 6),
+            "twice": None if plan.cost_if_twice is None else round(plan.cost_if_twice, 6),
+        },
         "max_cost_usd": plan.max_cost,
         "verdict": plan.verdict.value,
         "reason": plan.reason,
