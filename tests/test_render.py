@@ -241,6 +241,11 @@ def test_render_formats_setting_steers_the_run(tmp_path: Path) -> None:
     assert {k.split("/")[0] for k in rendered(out)} == {"captions"}
 
 
+def test_run_formats_flag_wins_over_the_setting(tmp_path: Path) -> None:
+    _, out, _ = make_lesson(tmp_path, None, "--formats", "html", git=False)
+    assert {k.split("/")[0] for k in rendered(out)} == {"site"}
+
+
 def test_redacted_secrets_stay_redacted_in_a_render(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "pkg").mkdir(parents=True)
