@@ -237,6 +237,25 @@ class Gate:
         return self.inner(request)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is a Unix call")
+def test_a_run_on_a_folder_another_process_locked_refuses(finished: tuple[FakeServer, Path, Path]) -> None:
+    import fcntl
+
+    server, repo, out = finished
+    before = (out / "script.json").read_bytes()
+    with (out / ".lessongen" / "lock").open("a") as held:  # the OS lock, as another lessongen holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for extra in ("--resume", "--force"):
+            assert_one_line_error(
+                run(server, repo, out, extra), 6, f"{out} is in use by another lessongen run"
+            )
+    assert len(server.chat_requests) == CALLS
+    assert (out / "script.json").read_bytes() == before
+    assert run(server, repo, out, "--resume").exit_code == 0  # released: the lock goes with its holder
+    assert len(server.chat_requests) == CALLS
+
+
+@pytest.mark.slow  # starts a real lessongen process
 def test_a_second_run_on_a_busy_output_folder_refuses(fake_openai: FakeServer, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", modules=1, lines=3)
     out = tmp_path / "lesson"
