@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fake_openai import file_tags
 from helpers import make_repo
 
 from lessongen.config.settings import resolve_settings
 from lessongen.conversation.journal import Journal
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.errors import OverBudgetError
-from lessongen.models.seam import ScriptedModel
+from lessongen.models.seam import Completion, ScriptedModel
 from lessongen.pipeline import build_plan, execute, prepare
 
 
@@ -42,8 +46,30 @@ def chapter(paths: list[str]) -> str:
     return json.dumps({"title": "T", "scenes": [scene]})
 
 
-def setup(tmp_path: Path, **flags: object):  # type: ignore[no-untyped-def]
-    repo = make_repo(tmp_path / "repo", modules=4)
+@dataclass
+class Responsive:
+    """Answers what each call asks: `summary` to a summary request (no schema), else a chapter on the files sent.
+
+    The run decides when to summarise from the replies it gets, so a list in the plan's order would not do.
+    """
+
+    summary: str
+    summaries: int = 0
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int, schema: Mapping[str, Any] | None
+    ) -> Completion:
+        if schema is None:
+            self.summaries += 1
+            return Completion(self.summary, "stop", None)
+        return Completion(chapter([path for path, _, _ in file_tags(messages[-1]["content"])]), "stop", None)
+
+    def close(self) -> None:
+        pass
+
+
+def setup(tmp_path: Path, modules: int = 4, **flags: object):  # type: ignore[no-untyped-def]
+    repo = make_repo(tmp_path / "repo", modules=modules)
     settings = resolve_settings(
         repo, {"output": str(tmp_path / "out"), "max_batch_tokens": 800, "local": False, **flags}, {}
     )
@@ -101,28 +127,19 @@ def test_call_cap_stops_before_the_call(tmp_path: Path) -> None:
 def test_empty_summary_is_noted_not_fatal(tmp_path: Path, text: str) -> None:
     prepared, plan = setup(
         tmp_path,
-        context_window=4000,
+        modules=8,
+        max_batch_tokens=400,
+        context_window=3000,
         reply_tokens=300,
         summary_reply_tokens=200,
         intro_reply_tokens=300,
         max_output_tokens=600,
     )
     kinds = [c.kind.value for c in plan.calls]
-    if "summary" not in kinds:
-        pytest.skip("this window does not force a summary")
-    replies: list[str] = []
-    batches = iter(prepared.batches)
-    for kind in kinds:
-        replies.append(
-            text
-            if kind == "summary"
-            else chapter(list(next(batches).paths))
-            if kind == "batch"
-            else chapter([])
-        )
+    assert "summary" in kinds, "this window must force a summary: adjust the settings above"
+    model = Responsive(summary=text)
     observer = Quiet()
-    outcome = execute(
-        prepared, plan, ScriptedModel(replies, []), observer, resume=False, force=False, server="s"
-    )
+    outcome = execute(prepared, plan, model, observer, resume=False, force=False, server="s")
+    assert model.summaries >= 1
     assert outcome.stopped is None
     assert any("empty summary" in n for n in observer.notes)
