@@ -387,13 +387,15 @@ def test_sigkill_around_a_rolling_summary_then_resume(tmp_path: Path) -> None:
         code, stderr = runs.finish(tmp_path / "reference")
         assert code == 0, stderr
         labels = [c["label"] for c in json.loads((tmp_path / "reference" / "run.json").read_text())["calls"]]
-    assert labels[6] == "summary 1-5" and len(labels) == 12
+    # Where the summary falls is the history policy's choice; two calls must follow it.
+    summary = next(i for i, label in enumerate(labels) if label.startswith("summary "))
+    assert summary + 2 < len(labels) == 12, labels
     responder = SlowChapters(0.15, reply_tokens=280)
     with FakeServer(context_window=6000, responder=responder) as server:
         runs = Runs(repo, server, tmp_path, environment(cache), SUMMARY_ARGS)
         out = tmp_path / "lesson"
         # With the summary in flight, then the first batch after it, then the second.
-        kills = kill_and_resume(runs, responder, out, [(6, None), (7, None), (8, None)])
+        kills = kill_and_resume(runs, responder, out, [(summary + n, None) for n in range(3)])
         requests = settle(server, responder)
     assert len(kills) == 3
     assert script_of(out) == script_of(tmp_path / "reference")
