@@ -44,6 +44,7 @@ def reasons(result: RepoScan) -> dict[str, str]:
         ("__pycache__", "cache"),
         (".pytest_cache", "cache"),
         (".idea", "editor settings"),
+        (".tours", "editor settings"),
         ("venv", None),  # the standard library has a venv package: only pyvenv.cfg makes it a virtualenv
         ("src", None),
     ],

@@ -33,7 +33,8 @@ DEFAULT_DIRS: dict[str, str] = {
         ),
         "cache",
     ),
-    **dict.fromkeys((".idea", ".vscode", ".vs"), "editor settings"),
+    # .tours holds CodeTour walkthroughs, lessongen's own among them once copied into the repository.
+    **dict.fromkeys((".idea", ".vscode", ".vs", ".tours"), "editor settings"),
 }
 
 _FILE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
