@@ -194,7 +194,7 @@ def _live(settings: Settings, resume: bool, force: bool, list_skipped: bool, as_
     backend = prepared.backend
     model = backend.open_model()
     progress = make_console(stderr=True)
-    observer = make_observer(progress, prepared.model.context_window, len(prepared.batches))
+    observer = make_observer(progress, prepared.model.context_window, plan.calls)
     for note in prepared.notes:
         observer.note(note)
     try:

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
-from lessongen.conversation.dry_run import Plan, Verdict
+from lessongen.conversation.dry_run import CallRecord, Plan, Verdict
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
+from lessongen.conversation.progress import Progress, Snapshot, clock
 from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
 from lessongen.repo.secrets import SecretsMode
@@ -145,26 +147,36 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
     console.print(Text(f"verdict: {plan.verdict.value}: {plan.reason}", style=style))
 
 
+def _progress_stats(snap: Snapshot) -> str:
+    eta = clock(snap.eta_seconds) if snap.eta_seconds is not None else "--"
+    return (
+        f"reply {snap.reply_tokens:,} tokens | {_money(snap.spent_usd)} of ~{_money(snap.projected_usd)} | "
+        f"ETA {eta}"
+    )
+
+
 class PlainObserver:
     """One line per call, for CI logs and anything that is not a terminal."""
 
-    def __init__(self, console: Console, window: int) -> None:
+    def __init__(self, console: Console, window: int, planned: Sequence[CallRecord]) -> None:
         self.console = console
         self.window = window
+        self.progress = Progress(planned)
+        self.snapshot = self.progress.start()
 
     def call_started(self, index: int, label: str, estimate: int, replay: bool) -> None:
         """Nothing: the line is printed when the call is done."""
 
     def call_finished(self, entry: LedgerEntry, batches_done: int, batches_total: int) -> None:
-        """One plain line with the call's tokens and the spend so far."""
+        """One plain line: call n of M, the call's tokens, spend, re-projected cost and ETA."""
+        snap = self.snapshot = self.progress.finished(entry)
         source = "replayed from journal" if entry.replayed else f"{entry.seconds:.1f}s"
         retries = f", {entry.attempts - 1} retries" if entry.attempts > 1 else ""
         self.console.print(
-            f"call {entry.index} {entry.label}: prompt {entry.prompt_tokens:,} (est {entry.estimate_tokens:,}), "
-            f"cached {entry.cached_tokens:,}, reply {entry.completion_tokens:,}, "
-            f"context {entry.prompt_tokens / self.window:.0%}, ${entry.cost_usd:.4f} "
-            f"(total ${entry.total_cost_usd:.4f}), batch {min(batches_done, batches_total)}/{batches_total}, "
-            f"{source}{retries}",
+            f"call {snap.done}/{snap.total} {entry.label}: prompt {entry.prompt_tokens:,} "
+            f"(est {entry.estimate_tokens:,}), cached {entry.cached_tokens:,}, reply {entry.completion_tokens:,}, "
+            f"context {entry.prompt_tokens / self.window:.0%}, ${entry.cost_usd:.4f}, {source}{retries} | "
+            + _progress_stats(snap),
             soft_wrap=True,
         )
 
@@ -177,50 +189,58 @@ class PlainObserver:
 
 
 class LiveObserver(PlainObserver):
-    """A progress bar with batch n of N, context use, tokens and spend, for a terminal."""
+    """A live bar over every call (batches, summaries, repairs, intro) with tokens, spend and ETA."""
 
-    def __init__(self, console: Console, window: int, total_batches: int) -> None:
-        super().__init__(console, window)
-        self.progress = Progress(
+    def __init__(self, console: Console, window: int, planned: Sequence[CallRecord]) -> None:
+        super().__init__(console, window, planned)
+        self.bar = RichProgress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("batch {task.completed}/{task.total}"),
+            BarColumn(bar_width=20),
+            TextColumn("call {task.fields[call]}/{task.total}"),
             TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
         )
-        self.task = self.progress.add_task("starting", total=total_batches, stats="")
-        self.progress.start()
+        first = self.snapshot
+        self.task = self.bar.add_task(
+            "starting", total=max(1, first.total), call=1, stats=_progress_stats(first)
+        )
+        self.bar.start()
 
     def call_started(self, index: int, label: str, estimate: int, replay: bool) -> None:
-        """Show which call is in flight."""
+        """Show which call is in flight: call n of M, n only grows."""
         verb = "replaying" if replay else "calling"
-        self.progress.update(self.task, description=f"{verb} {label} (~{estimate:,} tokens)")
+        snap = self.snapshot
+        number = snap.done + 1
+        self.bar.update(
+            self.task,
+            description=f"{verb} {label} (~{estimate:,} tokens)",
+            call=number,
+            total=max(snap.total, number),
+        )
 
     def call_finished(self, entry: LedgerEntry, batches_done: int, batches_total: int) -> None:
-        """Advance the bar and update context use and spend."""
-        stats = (
-            f"context {entry.prompt_tokens / self.window:.0%} | {entry.prompt_tokens:,} in "
-            f"({entry.cached_tokens:,} cached) | ${entry.total_cost_usd:.4f}"
-        )
-        self.progress.update(self.task, completed=min(batches_done, batches_total), stats=stats)
+        """Advance the bar over all calls; the clock runs until the last one is done."""
+        snap = self.snapshot = self.progress.finished(entry)
+        stats = f"context {entry.prompt_tokens / self.window:.0%} | " + _progress_stats(snap)
+        self.bar.update(self.task, completed=snap.done, total=max(snap.total, 1), call=snap.done, stats=stats)
 
     def note(self, text: str) -> None:
         """A note above the bar."""
-        self.progress.console.print(f"note: {text}", soft_wrap=True)
+        self.bar.console.print(f"note: {text}", soft_wrap=True)
 
     def close(self) -> None:
         """Stop the live display."""
-        self.progress.stop()
+        self.bar.stop()
 
 
-def make_observer(console: Console, window: int, total_batches: int) -> PlainObserver:
+def make_observer(console: Console, window: int, planned: Sequence[CallRecord]) -> PlainObserver:
     """A live progress bar in a terminal, plain lines elsewhere (CI)."""
     if console.is_terminal and not console.is_dumb_terminal:
-        return LiveObserver(console, window, total_batches)
-    return PlainObserver(console, window)
+        return LiveObserver(console, window, planned)
+    return PlainObserver(console, window, planned)
 
 
 def render_run(console: Console, outcome: RunOutcome) -> None:

@@ -7,6 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
+from lessongen.conversation.dry_run import CallRecord
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.models.discovery import ModelListing
@@ -33,6 +34,13 @@ def entry(**changes: object) -> LedgerEntry:
     return LedgerEntry(**{**fields, **changes})  # type: ignore[arg-type]
 
 
+def planned(calls: int) -> tuple[CallRecord, ...]:
+    kinds = [CallKind.BATCH] * (calls - 1) + [CallKind.INTRO]
+    return tuple(
+        CallRecord(i + 1, k, f"call {i + 1}", 10, 1_000, 0, 300, 0.001, 0.001) for i, k in enumerate(kinds)
+    )
+
+
 def console() -> tuple[Console, io.StringIO]:
     out = io.StringIO()
     return make_console(file=out, width=80), out
@@ -40,29 +48,34 @@ def console() -> tuple[Console, io.StringIO]:
 
 def test_plain_observer_prints_one_whole_line_per_call_whatever_the_width() -> None:
     screen, out = console()
-    observer = PlainObserver(screen, window=10_000)
-    observer.call_started(2, "batch 2", 1_200, replay=False)
+    observer = PlainObserver(screen, window=10_000, planned=planned(5))
+    observer.call_started(1, "batch 1", 1_200, replay=False)
     assert out.getvalue() == ""  # the line comes when the call is done
-    observer.call_finished(entry(), batches_done=2, batches_total=5)
+    observer.call_finished(entry(index=1, label="batch 1"), batches_done=1, batches_total=4)
     assert out.getvalue() == (
-        "call 2 batch 2: prompt 1,250 (est 1,200), cached 1,024, reply 300, context 12%, $0.0012 "
-        "(total $0.0031), batch 2/5, 1.3s\n"
+        "call 1/5 batch 1: prompt 1,250 (est 1,200), cached 1,024, reply 300, context 12%, $0.0012, 1.3s | "
+        "reply 300 tokens | $0.0012 of ~$0.0060 | ETA 5s\n"
     )
 
 
-def test_plain_observer_says_retries_and_replays_and_never_counts_past_the_last_batch() -> None:
+def test_plain_observer_says_retries_and_replays_and_counts_calls_not_batches() -> None:
     screen, out = console()
-    observer = PlainObserver(screen, window=10_000)
-    observer.call_finished(entry(attempts=3), batches_done=5, batches_total=5)
-    observer.call_finished(entry(replayed=True, label="intro"), batches_done=6, batches_total=5)
+    observer = PlainObserver(screen, window=10_000, planned=planned(2))
+    observer.call_finished(entry(attempts=3), batches_done=1, batches_total=1)
+    observer.call_finished(
+        entry(replayed=True, label="intro", kind=CallKind.INTRO), batches_done=2, batches_total=1
+    )
     first, second = out.getvalue().splitlines()
-    assert first.endswith("batch 5/5, 1.3s, 2 retries")
-    assert second.endswith("batch 5/5, replayed from journal")
+    assert first.startswith("call 1/2 ") and "1.3s, 2 retries |" in first
+    assert second.startswith("call 2/2 intro") and "replayed from journal |" in second
+    assert second.endswith("ETA 0s")
 
 
 def test_notes_are_lines_of_their_own() -> None:
     screen, out = console()
-    PlainObserver(screen, window=1).note("the server counts up to 1.10x our estimate " + "x" * 100)
+    PlainObserver(screen, window=1, planned=()).note(
+        "the server counts up to 1.10x our estimate " + "x" * 100
+    )
     assert out.getvalue().startswith("note: the server counts") and out.getvalue().count("\n") == 1
 
 
@@ -75,23 +88,29 @@ def test_a_progress_bar_only_on_a_real_terminal(
 ) -> None:
     monkeypatch.setenv("TERM", term)
     screen = Console(file=io.StringIO(), force_terminal=terminal, width=80)
-    observer = make_observer(screen, window=1_000, total_batches=3)
+    observer = make_observer(screen, window=1_000, planned=planned(3))
     try:
         assert type(observer) is kind
     finally:
         observer.close()
 
 
-def test_the_live_observer_advances_its_bar_within_the_batches() -> None:
+def test_the_live_observer_counts_every_call_and_never_goes_back() -> None:
     screen = Console(file=io.StringIO(), force_terminal=True, width=100)
-    observer = LiveObserver(screen, window=10_000, total_batches=3)
+    observer = LiveObserver(screen, window=10_000, planned=planned(3))
     try:
         observer.call_started(1, "batch 1", 900, replay=True)
-        assert observer.progress.tasks[0].description == "replaying batch 1 (~900 tokens)"
-        observer.call_finished(entry(), batches_done=4, batches_total=3)
-        task = observer.progress.tasks[0]
-        assert (task.completed, task.total) == (3, 3)
-        assert task.fields["stats"] == "context 12% | 1,250 in (1,024 cached) | $0.0031"
+        task = observer.bar.tasks[0]
+        assert task.description == "replaying batch 1 (~900 tokens)" and task.fields["call"] == 1
+        observer.call_finished(entry(index=1), batches_done=1, batches_total=2)
+        observer.call_started(2, "repair batch 1", 900, replay=False)
+        observer.call_finished(entry(index=2, kind=CallKind.REPAIR), batches_done=1, batches_total=2)
+        task = observer.bar.tasks[0]
+        assert (task.completed, task.total) == (2, 4)  # the repair adds a call; nothing goes back
+        assert not task.finished  # the clock keeps running while calls are ahead
+        assert (
+            task.fields["stats"] == "context 12% | reply 600 tokens | $0.0024 of ~$0.0072 | ETA 3s"
+        )  # 2 calls ahead at 2.4x the plan
     finally:
         observer.close()
 
