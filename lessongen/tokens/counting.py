@@ -102,6 +102,7 @@ class BackgroundCounter:
         self.cache = cache
         self._chunk_chars = chunk_chars
         self._pool: Executor | None = None
+        self._in_processes = False  # the pool is worker processes (count_texts), not threads
         self._pending: list[tuple[SourceFile, list[str]]] = []
         self._pending_chars = 0
         self._jobs: list[tuple[list[tuple[SourceFile, list[str]]], Future[list[int]]]] = []
@@ -127,8 +128,9 @@ class BackgroundCounter:
     def _submit(self) -> None:
         batch, self._pending, self._pending_chars = self._pending, [], 0
         texts = [p for _, pieces in batch for p in pieces]
-        self._pool = self._pool or _pool(self.counter)
-        if isinstance(self._pool, ProcessPoolExecutor):
+        if self._pool is None:
+            self._pool, self._in_processes = _pool(self.counter)
+        if self._in_processes:
             job = self._pool.submit(count_texts, self.counter.encoding_name, texts)
         else:
             job = self._pool.submit(lambda: [self.counter.count(t) for t in texts])
@@ -145,19 +147,21 @@ class BackgroundCounter:
         return count_files(files, self.counter, self.cache)
 
 
-def _pool(counter: Counter) -> Executor:
-    """Worker processes for tiktoken counters when this process can fork safely (no other thread
-    yet): the walk's Python work then never waits on the counting for the GIL. Threads otherwise."""
+def _pool(counter: Counter) -> tuple[Executor, bool]:
+    """Worker processes (and True) for counters a worker can rebuild, when this process can fork safely
+    (no other thread yet): the walk's Python work then never waits on the counting for the GIL.
+    Threads (and False) otherwise."""
     workers = max(1, counter.threads)
     forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     if counter.process_safe and workers > 1 and forkable:
-        return ProcessPoolExecutor(
+        processes = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_worker_start,
             initargs=(os.getpid(),),
         )
-    return ThreadPoolExecutor(workers)
+        return processes, True
+    return ThreadPoolExecutor(workers), False
 
 
 def _worker_start(parent: int) -> None:
