@@ -303,3 +303,11 @@ def test_a_local_run_is_not_resumed_on_a_server(fake_openai: FakeServer, tmp_pat
     assert "model changed" in line and "-> gpt-4o-mini" in line
     assert fake_openai.chat_requests == []
     assert (out / "script.json").read_bytes() == before
+
+
+def test_a_damaged_manifest_is_one_line_and_sends_nothing(finished: tuple[FakeServer, Path, Path]) -> None:
+    server, repo, out = finished
+    (out / ".lessongen" / "manifest.json").write_bytes(b'{"backend": "ht')
+    line = assert_one_line_error(run(server, repo, out, "--resume"), 6, "the saved run's manifest is damaged")
+    assert "--force" in line
+    assert len(server.chat_requests) == CALLS

@@ -93,8 +93,14 @@ class Journal:
             self._lock.release()
 
     def manifest(self) -> dict[str, Any]:
-        """What the saved run was started with."""
-        data = read_json(self.folder / "manifest.json")
+        """What the saved run was started with; a damaged manifest cannot vouch for the saved answers."""
+        try:
+            data = read_json(self.folder / "manifest.json")
+        except OutputError as exc:
+            raise OutputError(
+                f"the saved run's manifest is damaged ({exc.message})",
+                "its answers cannot be checked against this run: pass --force to start over",
+            ) from None
         return data if isinstance(data, dict) else {}
 
     def start(self, manifest: Mapping[str, Any]) -> None:
