@@ -24,8 +24,8 @@ from lessongen.models.local import bundled_model_path, local_available
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 KEY = "test-key-" + "x" * 12  # not key-shaped
-BATCHES = ("--max-batch-tokens", "800")  # six batches and the intro: seven calls
-CALLS = 7
+BATCHES = ("--max-batch-tokens", "800")  # for the four modules of `finished`: four batches, the intro
+CALLS = 5
 
 
 class SameAnswers:
@@ -46,8 +46,8 @@ def run(server: FakeServer, repo: Path, out: Path, *args: str) -> Result:
 
 @pytest.fixture
 def finished(fake_openai: FakeServer, tmp_path: Path) -> tuple[FakeServer, Path, Path]:
-    """A finished lesson of seven calls in tmp_path/lesson, made against the fake server."""
-    repo = make_repo(tmp_path / "repo")
+    """A finished lesson of five calls in tmp_path/lesson, made against the fake server."""
+    repo = make_repo(tmp_path / "repo", modules=4)
     out = tmp_path / "lesson"
     fake_openai.responder = SameAnswers()
     result = run(fake_openai, repo, out)
