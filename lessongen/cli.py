@@ -17,7 +17,7 @@ from lessongen.conversation.dry_run import Plan, Verdict
 from lessongen.conversation.plan_report import plan_report
 from lessongen.errors import ExitCode, LessongenError, UsageError
 from lessongen.models.backend import available_models
-from lessongen.pipeline import build_plan, execute, prepare, render_existing
+from lessongen.pipeline import build_plan, execute, plan_advice, prepare, render_existing
 from lessongen.render.source import recorded_repository
 from lessongen.ui import (
     error,
@@ -146,10 +146,11 @@ def _settings(repo: Path, config: Path | None, flags: Flags) -> Settings:
 
 
 def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
+    advice = plan_advice(plan)
     if as_json:
-        typer.echo(json.dumps(plan_report(plan), indent=2))
+        typer.echo(json.dumps({**plan_report(plan), **advice.as_json()}, indent=2))
     else:
-        render_plan(make_console(), plan, list_skipped=list_skipped)
+        render_plan(make_console(), plan, advice, list_skipped=list_skipped)
     code = _VERDICT_EXIT[plan.verdict]
     if code is not ExitCode.OK:
         # stdout holds the whole plan (perhaps JSON for a tool); a CI log needs the reason on stderr too.

@@ -10,6 +10,7 @@ from typing import Any
 
 from lessongen.batching import make_batches
 from lessongen.config.settings import Settings
+from lessongen.conversation.advice import TYPICAL_LOCAL, TYPICAL_SERVER, Advice, advise, rates_from_ledger
 from lessongen.conversation.compose import Composer
 from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
 from lessongen.conversation.fit import MIN_BATCH_TOKENS
@@ -28,7 +29,7 @@ from lessongen.conversation.replies import (
     with_reply_sizes,
 )
 from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError, QualityError, UsageError
-from lessongen.models.backend import Backend, choose_backend
+from lessongen.models.backend import Backend, choose_backend, wants_local
 from lessongen.models.seam import ChatModel
 from lessongen.render.base import Lesson
 from lessongen.render.registry import render_lesson
@@ -48,7 +49,7 @@ from lessongen.script.quality import gate_failure, measure
 from lessongen.session import assemble, deviations, kept_lesson, open_journal
 from lessongen.shared.cache import cache_file
 from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
-from lessongen.shared.storage import output_dir
+from lessongen.shared.storage import output_dir, read_json
 from lessongen.tokens.cache import TokenCache
 from lessongen.tokens.counter import Counter
 from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
@@ -223,6 +224,26 @@ def build_plan(prepared: Prepared) -> Plan:
         cost_if_half=half,
         cost_if_twice=twice,
     )
+
+
+def plan_advice(plan: Plan) -> Advice:
+    """The plan's time estimate (from the previous run's ledger of the same model, else a typical rate) and warnings."""
+    typical = TYPICAL_LOCAL if wants_local(plan.prepared.settings) else TYPICAL_SERVER
+    rates = typical
+    ledger = output_dir(plan.prepared.settings) / "run.json"
+    if ledger.is_file():
+        try:
+            previous = read_json(ledger)
+        except LessongenError:
+            previous = None  # a damaged ledger only costs the better estimate
+        if isinstance(previous, dict) and previous.get("model") == plan.model.name:
+            calls = previous.get("calls")
+            if isinstance(calls, list) and all(isinstance(c, dict) for c in calls):
+                try:
+                    rates = rates_from_ledger(calls, typical) or typical
+                except (KeyError, TypeError, ValueError):
+                    rates = typical
+    return advise(plan, rates)
 
 
 @dataclass(frozen=True)

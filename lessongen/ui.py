@@ -13,6 +13,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from lessongen.conversation.advice import Advice, duration
 from lessongen.conversation.dry_run import CallRecord, Plan, Verdict
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
@@ -43,7 +44,20 @@ def _money(value: float) -> str:
     return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
 
 
-def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: int = 10) -> None:
+COMPACT_ROWS = 30  # a table longer than this shows its first and last rows (the full list is in --json)
+_HEAD, _TAIL = 10, 5
+
+
+def _rows_shown(count: int) -> tuple[range, range]:
+    """The rows a compact table shows: all of them, or the first and the last few."""
+    if count <= COMPACT_ROWS:
+        return range(count), range(0)
+    return range(_HEAD), range(count - _TAIL, count)
+
+
+def render_plan(
+    console: Console, plan: Plan, advice: Advice | None = None, list_skipped: bool = False, top: int = 10
+) -> None:
     """The dry-run report: files, batches, calls, summaries, peak context, cost and a verdict."""
     totals = plan.totals
     model = plan.model
@@ -100,7 +114,13 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         batches.add_column("files", justify="right")
         batches.add_column("tokens", justify="right")
         batches.add_column("first files")
-        for batch in plan.batches:
+        head, tail = _rows_shown(len(plan.batches))
+        for i in [*head, *tail]:
+            batch = plan.batches[i]
+            if tail and i == tail[0]:
+                batches.add_row(
+                    "…", "", "", f"{len(plan.batches) - len(head) - len(tail):,} more batches (see --json)"
+                )
             names = [p.label for p in batch.parts]
             shown = first_few(names, 3, more=", +{} more")
             batches.add_row(str(batch.index + 1), str(len(batch.parts)), f"{batch.tokens:,}", shown)
@@ -109,7 +129,15 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
         calls = Table(title="calls", title_justify="left")
         for name in ("#", "call", "new", "prompt", "cached", "reply", "window", "cost"):
             calls.add_column(name, justify="left" if name == "call" else "right")
-        for call in plan.calls:
+        head, tail = _rows_shown(len(plan.calls))
+        for i in [*head, *tail]:
+            call = plan.calls[i]
+            if tail and i == tail[0]:
+                hidden = plan.calls[len(head) : tail[0]]
+                folded = sum(1 for c in hidden if c.kind is CallKind.SUMMARY)
+                calls.add_row(
+                    "…", f"{len(hidden):,} more calls, {plural(folded, 'summary', 'summaries')} (see --json)"
+                )
             share = call.prompt_tokens / model.context_window
             calls.add_row(
                 str(call.index),
@@ -123,21 +151,33 @@ def render_plan(console: Console, plan: Plan, list_skipped: bool = False, top: i
                 style="yellow" if call.kind is CallKind.SUMMARY else None,
             )
         console.print(calls)
-    points = plan.summary_points()
-    if points:
+    if plan.calls:  # a plan with no call that fits has no summaries, peak or cost to report
+        points = plan.summary_points()
+        if points:
+            listed = first_few([str(p) for p in points], 12)
+            console.print(
+                f"{plural(len(points), 'rolling summary', 'rolling summaries')} at calls {listed}: "
+                "older turns are folded there",
+                soft_wrap=True,
+            )
+        elif plan.verdict is not Verdict.DOES_NOT_FIT:
+            console.print("no rolling summary needed: the whole history fits")
+        peak = totals.peak_prompt_tokens
+        share = peak / model.context_window if model.context_window else 0.0
+        console.print(f"peak context {_bar(share)} {peak:,} / {model.context_window:,} ({share:.0%})")
         console.print(
-            f"rolling summaries at calls {', '.join(map(str, points))}: older turns are folded there"
+            f"projected cost {_money(totals.cost_usd)} with prompt caching "
+            f"({totals.cached_tokens:,} of {totals.prompt_tokens:,} prompt tokens cached), "
+            f"{_money(totals.cost_usd_without_cache)} without"
         )
-    else:
-        console.print("no rolling summary needed: the whole history fits")
-    peak = totals.peak_prompt_tokens
-    share = peak / model.context_window if model.context_window else 0.0
-    console.print(f"peak context {_bar(share)} {peak:,} / {model.context_window:,} ({share:.0%})")
-    console.print(
-        f"projected cost {_money(totals.cost_usd)} with prompt caching "
-        f"({totals.cached_tokens:,} of {totals.prompt_tokens:,} prompt tokens cached), "
-        f"{_money(totals.cost_usd_without_cache)} without"
-    )
+        if advice is not None:
+            console.print(
+                f"estimated time {duration(advice.seconds)} for {plural(len(plan.calls), 'call')} "
+                f"(at {advice.rates.source.value})",
+                soft_wrap=True,
+            )
+    for warning in advice.warnings if advice and plan.calls else ():
+        console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
     if plan.cost_if_half is not None and plan.cost_if_twice is not None:
         console.print(
             f"if replies are half / twice the assumed size: {_money(plan.cost_if_half)} / "

@@ -104,7 +104,9 @@ def assert_one_line_error(result: Any, code: int, needle: str) -> str:
 
 
 GOLDEN = Path(__file__).parent / "golden"
-REGENERATE = "LESSONGEN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py tests/test_cli.py"
+REGENERATE = (
+    "LESSONGEN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py tests/test_cli.py tests/test_advice.py"
+)
 
 
 @dataclass(frozen=True)
