@@ -321,6 +321,7 @@ def plan(
     max_reply_tokens: MaxReply = None,
     max_batch_tokens: BatchTokens = None,
     max_cost: MaxCost = None,
+    max_calls: MaxCalls = None,
     local: Local = None,
     model_path: ModelPath = None,
     fallback_context_window: Fallback = None,
@@ -334,7 +335,8 @@ def plan(
     list_skipped: ListSkipped = False,
 ) -> None:
     """Show what a run would send, what is left out and why, every call's size, and the cost."""
-    # run's options less those only a live run uses (max_calls, timeout, max_retries, resume, force).
+    # run's options less those only a live run uses (timeout, max_retries, resume, force); --max-calls is
+    # accepted as run --dry-run accepts it.
     flags = Flags(
         model=model,
         base_url=base_url,
@@ -357,6 +359,7 @@ def plan(
         max_reply_tokens=max_reply_tokens,
         max_batch_tokens=max_batch_tokens,
         max_cost=max_cost,
+        max_calls=max_calls,
         local=local,
         model_path=model_path,
         fallback_context_window=fallback_context_window,

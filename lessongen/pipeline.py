@@ -28,7 +28,14 @@ from lessongen.conversation.replies import (
     rest_of_run,
     with_reply_sizes,
 )
-from lessongen.errors import DoesNotFitError, InterruptedRun, LessongenError, QualityError, UsageError
+from lessongen.errors import (
+    DoesNotFitError,
+    InterruptedRun,
+    LessongenError,
+    OutputError,
+    QualityError,
+    UsageError,
+)
 from lessongen.models.backend import Backend, choose_backend, wants_local
 from lessongen.models.seam import ChatModel
 from lessongen.render.base import Lesson
@@ -271,7 +278,10 @@ def execute(
     server: str,
 ) -> RunOutcome:
     """The live run: every planned call against the model, then the script on disk."""
-    journal = Journal(output_dir(prepared.settings))
+    folder = output_dir(prepared.settings)
+    if folder.exists() and not folder.is_dir():  # before anything is saved: nothing to resume
+        raise OutputError(f"--output {folder} is a file, not a folder", "pass a folder for the lesson")
+    journal = Journal(folder)
     with journal.locked():  # held until the outputs are written: one run per output folder at a time
         return _execute(journal, prepared, plan, model, observer, resume, force, server)
 

@@ -340,7 +340,7 @@ def render_written(console: Console, paths: Sequence[Path]) -> None:
 def render_models(console: Console, listings: Sequence[ModelListing], server: str | None) -> None:
     """The models a server offers (or the catalog), with each window and where it came from."""
     table = Table(title=f"models at {server}" if server else "models in the catalog", title_justify="left")
-    table.add_column("model")
+    table.add_column("model", overflow="fold")  # folded, never cut with "…": an id must stay copyable
     table.add_column("window", justify="right")
     table.add_column("source")
     for listing in listings:

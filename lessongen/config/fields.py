@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import urllib.parse
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +41,15 @@ def text(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a non-empty text")
     return value.strip()
+
+
+def url(value: object) -> str:
+    """An http(s) URL with a host, such as http://127.0.0.1:8000/v1."""
+    given = text(value)
+    parts = urllib.parse.urlsplit(given)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return given
 
 
 def whole(minimum: int) -> Callable[[object], int]:

@@ -11,7 +11,7 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lessongen.config.fields import Secret, choice, flag, globs, number, path, secret, text, whole
+from lessongen.config.fields import Secret, choice, flag, globs, number, path, secret, text, url, whole
 from lessongen.models.catalog import ModelOverride
 from lessongen.render.formats import DEFAULT_FORMATS, Format, parse_formats
 from lessongen.repo.secrets import SecretsMode
@@ -31,7 +31,7 @@ class ModelSettings:
 
     name: str = setting("gpt-4o-mini", text, key="model")
     named: bool = False  # whether a model was named (the local fallback only applies when not)
-    base_url: str | None = setting(None, text)
+    base_url: str | None = setting(None, url)
     api_key: Secret | None = setting(None, secret, shown=False)
     context_window: int | None = setting(None, whole(256))
     max_input_tokens: int | None = setting(None, whole(256))

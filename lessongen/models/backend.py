@@ -59,6 +59,12 @@ def _local(settings: Settings) -> Backend:
             "(set OPENAI_API_KEY or --base-url to use a server)"
         )
     )
+    if settings.model.named and settings.model.name != model.name:
+        # --local answers with the GGUF file: a named model would otherwise be ignored without a word.
+        notice = (
+            f"--model {settings.model.name} is ignored: the local model {model.name} answers "
+            "(pass --model-path FILE.gguf for another local model, or --no-local for a server)"
+        )
     return Backend(model.info(), model, f"local {path.name}", lambda: model, notice)
 
 

@@ -5,6 +5,7 @@ The catalog of known models ships as catalog.json.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -156,8 +157,10 @@ def choose_window(
         return Window(catalog, WindowSource.CATALOG)
     if fallback is not None:
         return Window(fallback, WindowSource.FALLBACK)
+    close = difflib.get_close_matches(model, list(load_catalog().models), n=1, cutoff=0.75)
     raise UsageError(
-        f"the context window of {model!r} is unknown: it is not in the catalog and no server reported it",
+        f"the context window of {model!r} is unknown: it is not in the catalog and no server reported it"
+        + (f" (did you mean {close[0]!r}?)" if close else ""),
         f'pass --context-window N, or set [models."{model}"] context_window or fallback_context_window '
         "in lessongen.toml",
     )
