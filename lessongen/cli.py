@@ -19,6 +19,7 @@ from lessongen.errors import ExitCode, LessongenError, UsageError
 from lessongen.models.backend import available_models
 from lessongen.pipeline import build_plan, execute, plan_advice, prepare, render_existing
 from lessongen.render.source import recorded_repository
+from lessongen.render.video.speech import DEFAULT_VOICE
 from lessongen.ui import (
     error,
     make_console,
@@ -115,7 +116,10 @@ Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the server for its
 Secrets = Annotated[str | None, typer.Option("--secrets", help="redact (default), skip-file, fail or off.")]
 Formats = Annotated[
     str | None,
-    typer.Option("--formats", help="Render html, tour, vtt (comma-separated; none for none). Default all."),
+    typer.Option(
+        "--formats",
+        help="Render html, tour, vtt, mp4 (comma-separated; none for none). Default html,tour,vtt.",
+    ),
 ]
 ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every skipped path with its reason.")]
 
@@ -404,14 +408,20 @@ def render(
     ] = None,
     secrets: Secrets = None,
     config: Config = None,
+    voice: Annotated[
+        str,
+        typer.Option(
+            "--voice", help="The piper voice of --formats mp4: joe-us (bundled) or a local .onnx file."
+        ),
+    ] = DEFAULT_VOICE,
 ) -> None:
-    """Render an existing lesson as a web page, CodeTour tours and captions: no model call, no key."""
+    """Render an existing lesson as a web page, CodeTour tours, captions or a narrated MP4: no model call, no key."""
 
     def go() -> None:
         recorded = recorded_repository(lesson)
         root = repo or recorded.root or Path(".")
         settings = _settings(root, config, Flags(render_formats=formats, secrets=secrets))
-        render_written(make_console(), render_existing(lesson, settings, recorded))
+        render_written(make_console(), render_existing(lesson, settings, recorded, voice))
 
     _guard(go)
 

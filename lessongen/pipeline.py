@@ -41,6 +41,8 @@ from lessongen.models.seam import ChatModel
 from lessongen.render.base import Lesson
 from lessongen.render.registry import render_lesson
 from lessongen.render.source import Recorded, load_lesson, repository_record
+from lessongen.render.video.renderer import Video
+from lessongen.render.video.speech import DEFAULT_VOICE
 from lessongen.repo.origin import git_origin
 from lessongen.repo.secrets import (
     SCANNER_VERSION,
@@ -360,10 +362,12 @@ def _execute(
     )
 
 
-def render_existing(folder: Path, settings: Settings, recorded: Recorded) -> tuple[Path, ...]:
+def render_existing(
+    folder: Path, settings: Settings, recorded: Recorded, voice: str = DEFAULT_VOICE
+) -> tuple[Path, ...]:
     """`lessongen render`: an existing lesson's script and the repository's files, rendered; no model."""
     if not settings.render.formats:
         raise UsageError("no format to render (render_formats is empty)", "pass --formats html,tour,vtt")
     walk = settings.walk
     lesson = load_lesson(folder, settings.repo, recorded.origin, walk.secrets, walk.max_file_bytes)
-    return render_lesson(lesson, settings.render.formats, folder)
+    return render_lesson(lesson, settings.render.formats, folder, Video(voice))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from lessongen.render.formats import Format
@@ -19,6 +20,7 @@ class Lesson:
     script: Script
     sources: Mapping[str, str] = field(default_factory=dict)  # repository path -> text, as the run saw it
     origin: GitOrigin | None = None
+    folder: Path | None = None  # where the lesson lives; the video keeps its per-scene cache there
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class RenderedFile:
     """One file a renderer produced, named relative to its format's folder (never from model text)."""
 
     name: str
-    text: str
+    text: str | bytes  # bytes for binary formats (the MP4)
 
 
 class Renderer(Protocol):
@@ -55,14 +57,14 @@ class Slot:
 
 
 def timeline(script: Script) -> tuple[Slot, ...]:
-    """Every scene in lesson order with its start and end, from the scenes' estimated durations."""
+    """Every scene in lesson order with its start and end: measured spoken lengths where known, else estimates."""
     slots: list[Slot] = []
     clock = 0.0
     headings = chapter_headings(script.chapters)
     for chapter_number, chapter in enumerate(script.chapters):
         heading = headings[chapter_number]
         for scene in chapter.scenes:
-            end = round(clock + scene.duration_seconds, 3)
+            end = round(clock + scene.play_seconds, 3)
             slots.append(Slot(chapter_number, chapter, heading, len(slots) + 1, scene, clock, end))
             clock = end
     return tuple(slots)

@@ -11,6 +11,7 @@ class Format(Enum):
     HTML = "html"
     TOUR = "tour"
     VTT = "vtt"
+    MP4 = "mp4"  # the narrated video: needs the video extra, so never a default
 
 
 DEFAULT_FORMATS = (Format.HTML, Format.TOUR, Format.VTT)
@@ -28,5 +29,5 @@ def parse_formats(value: object) -> tuple[Format, ...]:
     known = {f.value: f for f in Format}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown format {unknown[0]!r}; expected html, tour, vtt or none")
+        raise ValueError(f"unknown format {unknown[0]!r}; expected html, tour, vtt, mp4 or none")
     return tuple(dict.fromkeys(known[n] for n in names))

@@ -10,10 +10,12 @@ from lessongen.render.base import Lesson, Renderer
 from lessongen.render.captions import Captions
 from lessongen.render.formats import Format
 from lessongen.render.tour import CodeTours
+from lessongen.render.video.renderer import Video
 from lessongen.render.web import WebLesson
-from lessongen.shared.storage import write_atomic
+from lessongen.script.assemble import script_json
+from lessongen.shared.storage import write_atomic, write_json
 
-# A new format (the narrated video) is one more module and one more entry here.
+# A new format is one more module and one more entry here; the video (its voice chosen per render) is passed in.
 RENDERERS: Mapping[Format, Renderer] = {r.format: r for r in (WebLesson(), CodeTours(), Captions())}
 
 
@@ -24,11 +26,20 @@ def _inside(folder: Path, path: Path) -> Path:
     return path
 
 
-def render_lesson(lesson: Lesson, formats: Iterable[Format], folder: Path) -> tuple[Path, ...]:
+def render_lesson(
+    lesson: Lesson, formats: Iterable[Format], folder: Path, video: Video | None = None
+) -> tuple[Path, ...]:
     """Render each format into its own folder under `folder`; the paths written, in order."""
+    formats = tuple(formats)
+    video = video or Video()
     written: list[Path] = []
+    if Format.MP4 in formats:
+        # The spoken lengths are measured first, so the captions and the page play in time with the voice.
+        lesson = video.measure(lesson)
+        write_json(_inside(folder, folder / "script.json"), script_json(lesson.script))
+        written.append(folder / "script.json")
     for fmt in formats:
-        renderer = RENDERERS[fmt]
+        renderer = video if fmt is Format.MP4 else RENDERERS[fmt]
         target = _inside(folder, folder / renderer.folder)
         files = renderer.render(lesson)
         names = {f.name for f in files}

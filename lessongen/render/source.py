@@ -99,4 +99,4 @@ def load_lesson(
     """The lesson in `folder`, with the anchored files read from the repository at `root`."""
     script = read_script(folder)
     paths = [a.path for c in script.chapters for s in c.scenes for a in s.anchors]
-    return Lesson(script, read_sources(root, paths, mode, max_bytes), origin)
+    return Lesson(script, read_sources(root, paths, mode, max_bytes), origin, folder)

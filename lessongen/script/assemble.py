@@ -44,6 +44,8 @@ def _scene_json(scene: Scene) -> dict[str, Any]:
     }
     if scene.flagged:
         data["flagged"] = scene.flagged
+    if scene.measured_seconds is not None:
+        data["measured_seconds"] = scene.measured_seconds
     return data
 
 

@@ -62,6 +62,11 @@ def _scene(value: object, where: str) -> Scene:
     if not scene_id:
         raise ScriptFormatError(f"{where}.id must not be empty")
     anchors = _field(raw, "anchors", list, where)
+    measured = raw.get("measured_seconds")
+    if measured is not None and (
+        isinstance(measured, bool) or not isinstance(measured, int | float) or measured < 0
+    ):
+        raise ScriptFormatError(f"{where}.measured_seconds must be a number of seconds")
     return Scene(
         id=scene_id,
         title=_field(raw, "title", str, where),
@@ -70,6 +75,7 @@ def _scene(value: object, where: str) -> Scene:
         files=_strings(raw, "files", where),
         visual_notes=_field(raw, "visual_notes", str, where),
         flagged=flagged,
+        measured_seconds=None if measured is None else float(measured),
     )
 
 

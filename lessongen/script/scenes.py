@@ -35,6 +35,7 @@ class Scene:
     files: tuple[str, ...] = ()
     visual_notes: str = ""
     flagged: str = ""  # why the scene is a raw reply kept for a human to look at
+    measured_seconds: float | None = None  # the narration's spoken length, once a video render measured it
 
     @property
     def duration_seconds(self) -> float:
@@ -42,6 +43,11 @@ class Scene:
         if self.flagged:
             return _MIN_SCENE_SECONDS  # a notice on screen; the lesson's length counts none of it
         return max(_MIN_SCENE_SECONDS, round(len(self.narration.split()) * 60 / WORDS_PER_MINUTE, 1))
+
+    @property
+    def play_seconds(self) -> float:
+        """How long the scene plays: its measured spoken length when there is one, else the estimate."""
+        return self.duration_seconds if self.measured_seconds is None else self.measured_seconds
 
 
 @dataclass(frozen=True)

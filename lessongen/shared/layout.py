@@ -7,4 +7,6 @@ LESSON_FILES = ("script.md", "script.json", "run.json")
 SITE_DIR = "site"
 TOURS_DIR = ".tours"
 CAPTIONS_DIR = "captions"
-RENDERED_DIRS = (SITE_DIR, TOURS_DIR, CAPTIONS_DIR)
+VIDEO_DIR = "video"
+VIDEO_CACHE = f"{STATE_DIR}/video"  # per-scene audio and frames, by content hash
+RENDERED_DIRS = (SITE_DIR, TOURS_DIR, CAPTIONS_DIR, VIDEO_DIR)

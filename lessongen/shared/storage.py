@@ -19,13 +19,20 @@ def output_dir(settings: Settings) -> Path:
     return output if output.is_absolute() else Path.cwd() / output
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write text (or bytes) to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             # errors="replace": a lone surrogate (from a non-UTF-8 name) must not lose the file.
+            if isinstance(text, bytes):
+                with os.fdopen(fd, "wb") as binary:
+                    binary.write(text)
+                    binary.flush()
+                    os.fsync(binary.fileno())
+                os.replace(temp, path)
+                return
             with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
                 handle.write(text)
                 handle.flush()
