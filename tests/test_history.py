@@ -282,12 +282,13 @@ def test_make_policy_for_gpt5_respects_max_input() -> None:
     assert pol.summary_at == int(272_000 * 0.85)
 
 
-def test_make_policy_small_window_reserves_a_sixth() -> None:
+def test_make_policy_small_window_reserves_an_eighth() -> None:
     small = ModelInfo("local", 2048, 2048)
     pol = make_policy(small, HistorySettings(1, 0.85, 0.95, 4096, 1500, 1200, 1500, 24_000))
-    assert pol.max_reply_tokens == 341  # chapters are sized to their batch: a sixth is room enough
-    assert pol.input_limit == 1707
-    assert pol.summary_reply == 142  # a summary takes at most a twelfth of a small window
+    assert pol.max_reply_tokens == 256  # chapters are sized to their batch: an eighth is room enough
+    assert pol.input_limit == 1792
+    assert pol.summary_reply == 149  # a summary takes at most a twelfth of a small window
+    assert pol.scene_cap == 1  # one scene at the schema's longest fills most of the reserve
 
 
 def test_deviations_name_the_first_differing_call() -> None:

@@ -19,7 +19,8 @@ FRAMING_ALLOWANCE = 8  # a reply message's framing
 HEALTHY_SHARE = 0.35  # batches smaller than this share of the usable window make a poor, costly lesson
 MIN_BATCH_TOKENS = 256
 _SUMMARY_SHARE = 12  # a summary is assumed to take at most an eighth of the usable window
-_RESERVE_SHARE = 6  # the reply reserve takes at most a sixth of the window (chapters are sized to batches)
+_RESERVE_SHARE = 8  # the reply reserve takes at most an eighth of the window (chapters are sized to batches)
+SCENE_CEILING = 400  # the most tokens a scene can take within the chapter schema's bounds
 WORDS_PER_TOKEN = 0.6  # a summary of N tokens is asked for in about 0.6 N words (measured: 600 words, 1,000)
 
 
@@ -63,8 +64,13 @@ class Policy:
         return self.summary_reply if kind is CallKind.SUMMARY else self.intro_reply
 
     def scenes_for(self, source_tokens: int) -> int:
-        """Scenes a batch of this size asks for, so that output follows input."""
-        return max(1, min(MAX_SCENES, math.ceil(source_tokens / SOURCE_TOKENS_PER_SCENE)))
+        """Scenes a batch of this size asks for, so that output follows input (and fits the reserve)."""
+        return max(1, min(self.scene_cap, math.ceil(source_tokens / SOURCE_TOKENS_PER_SCENE)))
+
+    @property
+    def scene_cap(self) -> int:
+        """The most scenes a reply can hold within the reserve, even at the schema's longest."""
+        return max(1, min(MAX_SCENES, self.max_reply_tokens // SCENE_CEILING))
 
     def chapter_reply(self, scenes: int, per_scene: float | None = None) -> int:
         """A chapter's reply tokens for this many scenes (at the assumed or a learned size per scene)."""
@@ -77,11 +83,11 @@ class Policy:
         base = self.summary_at - fixed_tokens - self.summary_reply - CONTEXT_ALLOWANCE - REPLY_PRIMING
         kept = self.keep_recent
         best = 0
-        for scenes in range(1, MAX_SCENES + 1):
+        for scenes in range(1, self.scene_cap + 1):
             reply = self.chapter_reply(scenes) + FRAMING_ALLOWANCE
             room = base - reply * (kept + 1) - (0 if kept else (between - 1) * (STUB_ALLOWANCE + reply))
             # A batch asks for `scenes` scenes up to scenes * SOURCE_TOKENS_PER_SCENE; the last count has no cap.
-            cap = scenes * SOURCE_TOKENS_PER_SCENE if scenes < MAX_SCENES else self.max_batch_tokens
+            cap = scenes * SOURCE_TOKENS_PER_SCENE if scenes < self.scene_cap else self.max_batch_tokens
             budget = min(room // (kept + 1), cap, self.max_batch_tokens)
             best = max(best, budget)
         return best

@@ -182,7 +182,7 @@ def _request(
         batch = batches[state.next_batch]
         scenes = policy.scenes_for(batch.tokens)
         return CallKind.BATCH, composer.batch(batch, count, scenes), state.next_batch + 1, 0, scenes
-    return CallKind.INTRO, composer.intro_request(count), 0, count, MAX_SCENES
+    return CallKind.INTRO, composer.intro_request(count), 0, count, policy.scene_cap
 
 
 def next_step(
