@@ -179,7 +179,7 @@ def test_every_history_setting_is_a_flag_of_run_and_plan() -> None:
     [
         (("--max-cost", "0.0000001"), 4, "over-budget"),
         (
-            ("--context-window", "2000", "--max-reply-tokens", "1000", "--max-batch-tokens", "256"),
+            ("--context-window", "1000", "--max-reply-tokens", "1000", "--max-batch-tokens", "256"),
             3,
             "does-not-fit",
         ),

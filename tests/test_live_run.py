@@ -129,7 +129,7 @@ def test_empty_summary_is_noted_not_fatal(tmp_path: Path, text: str) -> None:
         tmp_path,
         modules=8,
         max_batch_tokens=400,
-        context_window=3000,
+        context_window=2400,
         reply_tokens=300,
         summary_reply_tokens=200,
         intro_reply_tokens=300,
