@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lessons import cli
+from lessons import cli, make_lesson
 
 from lessongen.errors import UsageError
 from lessongen.render.formats import Format
@@ -168,3 +168,18 @@ def test_an_unknown_voice_is_one_line(made: tuple[Path, Path], tmp_path: Path) -
     code, _, err = cli(argv, tmp_path / "cache")
     assert code == 2 and "no piper voice" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_lesson_made_against_the_fake_server_becomes_a_video(tmp_path: Path) -> None:
+    _repo, lesson, code = make_lesson(tmp_path)  # hostile text, repaired and dropped anchors, a flagged scene
+    assert code == 0
+    code, _out, err = cli(["render", str(lesson), "--formats", "mp4"], tmp_path / "cache")
+    assert code == 0, err
+    assert "Traceback" not in err
+    info = describe(lesson / "video" / "lesson.mp4")
+    assert re.search(r"Video: h264", info) and re.search(r"Audio: aac", info), info
+    chapters = json.loads((lesson / "script.json").read_text())["chapters"]
+    assert len(re.findall(r"Chapter #0:\d+: start", info)) == len(chapters)
+    spoken = [s for c in chapters for s in c["scenes"] if not s.get("flagged")]
+    assert spoken and all(s["measured_seconds"] > 0 for s in spoken)
+    assert mean_volume(lesson / "video" / "lesson.mp4") > -40.0
