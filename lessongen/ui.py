@@ -27,7 +27,8 @@ from lessongen.shared.text import first_few, plural
 def make_console(stderr: bool = False, file: TextIO | None = None, width: int | None = None) -> Console:
     """A console on stdout or stderr; colour and width follow the terminal (NO_COLOR is honoured)."""
     stream = file or (sys.stderr if stderr else sys.stdout)
-    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+    # markup=False: paths, notes and model text are data; "[/bold]" in a file name must print as it is.
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False, markup=False)
 
 
 def error(console: Console, message: str) -> None:

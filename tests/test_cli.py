@@ -216,3 +216,17 @@ def test_a_run_refused_at_plan_time_says_why_and_sends_nothing(
     assert_one_line_error(result, 4, "error: verdict over-budget: ")
     assert fake_openai.chat_requests == []
     assert not (tmp_path / "out").exists()
+
+
+def test_paths_that_look_like_markup_print_as_they_are(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    # Folders named "[red]loud[" and "b[" make paths that hold closing markup tags.
+    (repo / "[red]loud[").mkdir()
+    (repo / "[red]loud[" / "red].py").write_text("x = 1\n" * 50)
+    (repo / "b[").mkdir()
+    (repo / "b[" / "bold].py").write_bytes(b"name = 'caf\xe9'\n" * 3)  # not UTF-8: the plan prints a note
+    (repo / "[dim].lock").write_text("pinned\n")  # skipped as a lock file
+    code, out, err = invoke("plan", str(repo), "--no-git", "--list-skipped")
+    assert code == 0, err
+    assert "[red]loud[/red].py" in out and "b[/bold].py" in out and "[dim].lock" in out
