@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -44,12 +44,18 @@ from lessongen.render.source import Recorded, load_lesson, repository_record
 from lessongen.render.video.renderer import Video
 from lessongen.render.video.speech import DEFAULT_VOICE
 from lessongen.repo.origin import git_origin
+from lessongen.repo.secret_scanner import ProviderScanner
+from lessongen.repo.secret_worker import BackgroundScanner
 from lessongen.repo.secrets import (
-    SCANNER_VERSION,
+    PathNames,
+    Redaction,
     SecretFinding,
+    SecretScanner,
     SecretsMode,
-    SecretsResult,
-    apply_secrets_policy,
+    refuse,
+    scanner_version,
+    screen_paths,
+    screen_texts,
 )
 from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.script.assemble import Script
@@ -76,7 +82,7 @@ class Caches:
         """The caches in `cache_dir` (None: in memory only) for counts in `encoding`."""
         path = cache_file(cache_dir)
         return cls(
-            TokenCache(path, f"tokens:{encoding}"), TokenCache(path, f"secrets-scan:{SCANNER_VERSION}")
+            TokenCache(path, f"tokens:{encoding}"), TokenCache(path, f"secrets-scan:{scanner_version()}")
         )
 
     def flush(self) -> None:
@@ -158,22 +164,17 @@ def read_repository(
 ) -> RepoRead:
     """Walk the repository, screen each file for secrets and count it while the walk reads on."""
     mode = settings.walk.secrets
-    screened: list[SecretsResult] = []
-    with BackgroundCounter(counter, caches.tokens) as counting:
+    scanning = BackgroundScanner(SecretScanner(ProviderScanner.in_cache(settings.paths.cache_dir)))
+    sent: list[SourceFile] = []  # to the secret scanner
+    with scanning, BackgroundCounter(counter, caches.tokens) as counting:  # both work as the walk reads on
 
         def screen(file: SourceFile) -> None:
-            # Secrets are redacted (or the file held back) before anything is counted or sent; in
-            # fail mode files are held back until the walk has seen every file, then the run refuses.
-            if caches.clean.get(file.digest) == 0:
-                result = SecretsResult((file,), (), ())
-            else:
-                checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
-                result = apply_secrets_policy((file,), checking)
-                if mode is not SecretsMode.OFF:
-                    caches.clean.put_many({file.digest: len(result.findings)})
-            screened.append(result)
-            for kept in result.files:
-                counting.add(kept)
+            # Secrets are looked for in the scanner's worker process as the walk goes on; a file that
+            # holds one is counted again, redacted, once the policy has been applied after the walk.
+            if mode is not SecretsMode.OFF and caches.clean.get(file.digest) != 0:
+                scanning.add(file)
+                sent.append(file)
+            counting.add(file)
 
         scan = scan_repository(
             settings.repo,
@@ -185,11 +186,11 @@ def read_repository(
             git_probe=git_probe,
             on_file=screen,
         )
-        findings = tuple(f for r in screened for f in r.findings)
-        if mode is SecretsMode.FAIL and findings:
-            flagged = {f.path for f in findings}
-            apply_secrets_policy([f for f in scan.files if f.path in flagged], SecretsMode.FAIL)  # raises
-        scan = _screened_scan(scan, screened)
+        findings: tuple[SecretFinding, ...] = ()
+        if mode is not SecretsMode.OFF:
+            found, names = scanning.finish([*(f.path for f in scan.files), *(s.path for s in scan.skipped)])
+            caches.clean.put_many({f.digest: len(found[f.path][1]) if f.path in found else 0 for f in sent})
+            scan, findings = _screened_scan(scan, found, names, mode)
         return RepoRead(scan, counting.parts(scan.files), findings)
 
 
@@ -202,15 +203,19 @@ def cut_batches(
     return make_batches(parts, budget, partial(split_part, counter=counter), composer.part_overhead)
 
 
-def _screened_scan(scan: RepoScan, screened: Sequence[SecretsResult]) -> RepoScan:
-    """The scan with redacted texts, and files held back for their secrets among the skipped."""
-    sent = {f.path: f for r in screened for f in r.files}
-    held = tuple(s for r in screened for s in r.skipped)
-    return replace(
-        scan,
-        files=tuple(sent[f.path] for f in scan.files if f.path in sent),
-        skipped=tuple(sorted((*scan.skipped, *held), key=lambda s: s.path)),
-    )
+def _screened_scan(
+    scan: RepoScan, found: Mapping[str, Redaction], names: PathNames, mode: SecretsMode
+) -> tuple[RepoScan, tuple[SecretFinding, ...]]:
+    """The scan with redacted texts and paths and the files held back for their secrets among the
+    skipped, and every finding; in fail mode, the refusal (once every file has been seen)."""
+    checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
+    texts = screen_texts(((f, found.get(f.path, (f.text, ()))) for f in scan.files), checking)
+    if mode is SecretsMode.FAIL and texts.findings:
+        refuse(texts.findings)
+    result = screen_paths(texts, mode, names)
+    left_out = tuple(replace(s, path=names[s.path][0]) for s in scan.skipped)  # listed, never sent
+    skipped = tuple(sorted((*left_out, *result.skipped), key=lambda s: s.path))
+    return replace(scan, files=result.files, skipped=skipped), result.findings
 
 
 def build_plan(prepared: Prepared) -> Plan:
@@ -369,5 +374,6 @@ def render_existing(
     if not settings.render.formats:
         raise UsageError("no format to render (render_formats is empty)", "pass --formats html,tour,vtt")
     walk = settings.walk
-    lesson = load_lesson(folder, settings.repo, recorded.origin, walk.secrets, walk.max_file_bytes)
+    scanner = SecretScanner(ProviderScanner.in_cache(settings.paths.cache_dir))
+    lesson = load_lesson(folder, settings.repo, recorded.origin, walk.secrets, walk.max_file_bytes, scanner)
     return render_lesson(lesson, settings.render.formats, folder, Video(voice))

@@ -13,6 +13,8 @@ from helpers import Golden
 if TYPE_CHECKING:
     from fake_openai import FakeServer
 
+    from lessongen.repo.secrets import SecretScanner
+
 
 @pytest.fixture(scope="session")
 def _update_golden() -> bool:
@@ -68,3 +70,12 @@ def fake_openai() -> Iterator[FakeServer]:
 
     with FakeServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def secret_scanner(tmp_path_factory: pytest.TempPathFactory) -> SecretScanner:
+    """The secret scanner, its rules compiled once per session where the CLI runs keep them too."""
+    from lessongen.repo.secret_scanner import ProviderScanner
+    from lessongen.repo.secrets import SecretScanner
+
+    return SecretScanner(ProviderScanner.in_cache(tmp_path_factory.getbasetemp() / "lessongen-cache"))

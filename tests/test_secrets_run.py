@@ -49,8 +49,8 @@ def test_plan_lists_findings_without_values(tmp_path: Path) -> None:
     report = json.loads(out)
     found = {(f["path"], f["kind"]) for f in report["secrets"]["findings"]}
     assert ("app/settings.py", "aws-access-key") in found
-    assert ("app/settings.py", "github-token") in found
-    assert ("app/settings.py", "database-password") in found
+    assert ("app/settings.py", "github-pat") in found
+    assert ("app/settings.py", "generic-credential-uri") in found
     assert ("app/client.py", "openai-key") in found
     assert ("app/keys.py", "private-key") in found
     assert not any(value in out for value in VALUES)

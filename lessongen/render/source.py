@@ -11,7 +11,8 @@ from typing import Any
 
 from lessongen.errors import UsageError
 from lessongen.render.base import Lesson
-from lessongen.repo.secrets import SecretsMode, apply_secrets_policy
+from lessongen.repo.secret_scanner import ProviderScanner
+from lessongen.repo.secrets import SecretScanner, SecretsMode, apply_secrets_policy
 from lessongen.repo.walk import read_source
 from lessongen.script.assemble import Script
 from lessongen.script.reader import ScriptFormatError, script_from_json
@@ -85,18 +86,27 @@ def _read_file(root: Path, rel: str, max_bytes: int) -> SourceFile | None:
     return found if isinstance(found, SourceFile) else None
 
 
-def read_sources(root: Path, paths: Iterable[str], mode: SecretsMode, max_bytes: int) -> dict[str, str]:
-    """The text of the repository files an anchor points into, with secrets handled as the run handles them."""
+def read_sources(
+    root: Path, paths: Iterable[str], mode: SecretsMode, max_bytes: int, scanner: SecretScanner | None = None
+) -> dict[str, str]:
+    """The text of the repository files an anchor points into, with secrets handled as the run handles them
+    (by `scanner`; by default one that compiles its rules in memory)."""
     files = [f for f in (_read_file(root, p, max_bytes) for p in dict.fromkeys(paths)) if f is not None]
     # A render never refuses over a secret: files the run would leave out (or refuse) are not shown.
     checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
-    return {f.path: f.text for f in apply_secrets_policy(files, checking).files}
+    scanner = scanner or SecretScanner(ProviderScanner())
+    return {f.path: f.text for f in apply_secrets_policy(files, checking, scanner).files}
 
 
 def load_lesson(
-    folder: Path, root: Path, origin: GitOrigin | None, mode: SecretsMode, max_bytes: int
+    folder: Path,
+    root: Path,
+    origin: GitOrigin | None,
+    mode: SecretsMode,
+    max_bytes: int,
+    scanner: SecretScanner | None = None,
 ) -> Lesson:
     """The lesson in `folder`, with the anchored files read from the repository at `root`."""
     script = read_script(folder)
     paths = [a.path for c in script.chapters for s in c.scenes for a in s.anchors]
-    return Lesson(script, read_sources(root, paths, mode, max_bytes), origin, folder)
+    return Lesson(script, read_sources(root, paths, mode, max_bytes, scanner), origin, folder)

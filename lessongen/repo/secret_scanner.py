@@ -1,0 +1,89 @@
+"""The maintained provider scanner (kingfisher-secret-scanner): the only module that imports it.
+
+Kingfisher runs the betterleaks (gitleaks-style) and veles provider rule sets in Rust, offline, and
+gives exact byte offsets. Compiling its rules takes seconds, so the compiled rules are kept in a
+folder and loaded from there on later runs; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import kingfisher_sdk
+
+Span = tuple[int, int, str]  # start, end (character offsets) and kind
+
+RULES_FOLDER = "scanner-rules"  # under lessongen's cache folder: the compiled rules, kept between runs
+_PREFIXES = ("betterleaks.", "veles.secrets/", "kingfisher.", "custom.")
+
+
+def library_version() -> str:
+    """The scanner's version, part of the key under which clean files are remembered."""
+    try:
+        return metadata.version("kingfisher-secret-scanner")
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+@cache
+def _kind(rule_id: str) -> str:
+    """A rule's id without its rule set's prefix: `betterleaks.github-pat` -> `github-pat`."""
+    for prefix in _PREFIXES:
+        if rule_id.startswith(prefix):
+            rule_id = rule_id[len(prefix) :]
+    return rule_id.lower()
+
+
+class ProviderScanner:
+    """Provider tokens by their format, with positions; the rules are loaded on first use."""
+
+    def __init__(self, rules_dir: Path | None = None) -> None:
+        self._rules_dir = rules_dir
+        self._scanner: kingfisher_sdk.Scanner | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_cache(cls, cache_dir: Path | None) -> ProviderScanner:
+        """A scanner keeping its compiled rules in lessongen's cache folder (compiled every run without one)."""
+        return cls(cache_dir / RULES_FOLDER if cache_dir else None)
+
+    def _loaded(self) -> kingfisher_sdk.Scanner:
+        with self._lock:
+            if self._scanner is None:
+                import kingfisher_sdk
+
+                if self._rules_dir is not None:
+                    self._rules_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                rules = kingfisher_sdk.Rules(
+                    cache=self._rules_dir is not None,
+                    cache_dir=None if self._rules_dir is None else str(self._rules_dir),
+                )
+                # base64=False: a base64 run is redacted where it stands, by our own rules.
+                self._scanner = kingfisher_sdk.Scanner(rules, base64=False)
+            return self._scanner
+
+    def load(self) -> None:
+        """Compile or load the rules now rather than on the first scan."""
+        self._loaded()
+
+    def spans(self, text: str) -> list[Span]:
+        """(start, end, kind) of every provider token in `text`, in character offsets."""
+        data = text.encode("utf-8", "surrogatepass")
+        found = [f for f in self._loaded().scan(data) if f.visible]
+        if not found:
+            return []
+        ascii_only = len(data) == len(text)
+        out: list[Span] = []
+        for finding in found:
+            where = finding.location
+            start, end = where["start_offset"], where["end_offset"]
+            if not ascii_only:
+                start = len(data[:start].decode("utf-8", "surrogatepass"))
+                end = start + len(data[where["start_offset"] : end].decode("utf-8", "surrogatepass"))
+            out.append((start, end, _kind(finding.rule_id)))
+        return out
