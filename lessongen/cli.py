@@ -21,6 +21,7 @@ from lessongen.pipeline import build_plan, execute, plan_advice, prepare, render
 from lessongen.render.source import recorded_repository
 from lessongen.render.video.speech import DEFAULT_VOICE
 from lessongen.ui import (
+    SceneBar,
     error,
     make_console,
     make_observer,
@@ -421,7 +422,12 @@ def render(
         recorded = recorded_repository(lesson)
         root = repo or recorded.root or Path(".")
         settings = _settings(root, config, Flags(render_formats=formats, secrets=secrets))
-        render_written(make_console(), render_existing(lesson, settings, recorded, voice))
+        bar = SceneBar(make_console(stderr=True))
+        try:
+            written = render_existing(lesson, settings, recorded, voice, progress=bar)
+        finally:
+            bar.close()
+        render_written(make_console(), written)
 
     _guard(go)
 

@@ -41,7 +41,7 @@ from lessongen.models.seam import ChatModel
 from lessongen.render.base import Lesson
 from lessongen.render.registry import render_lesson
 from lessongen.render.source import Recorded, load_lesson, repository_record
-from lessongen.render.video.renderer import Video
+from lessongen.render.video.renderer import SceneProgress, Video
 from lessongen.render.video.speech import DEFAULT_VOICE
 from lessongen.repo.origin import git_origin
 from lessongen.repo.secret_scanner import ProviderScanner
@@ -368,7 +368,11 @@ def _execute(
 
 
 def render_existing(
-    folder: Path, settings: Settings, recorded: Recorded, voice: str = DEFAULT_VOICE
+    folder: Path,
+    settings: Settings,
+    recorded: Recorded,
+    voice: str = DEFAULT_VOICE,
+    progress: SceneProgress | None = None,
 ) -> tuple[Path, ...]:
     """`lessongen render`: an existing lesson's script and the repository's files, rendered; no model."""
     if not settings.render.formats:
@@ -376,4 +380,4 @@ def render_existing(
     walk = settings.walk
     scanner = SecretScanner(ProviderScanner.in_cache(settings.paths.cache_dir))
     lesson = load_lesson(folder, settings.repo, recorded.origin, walk.secrets, walk.max_file_bytes, scanner)
-    return render_lesson(lesson, settings.render.formats, folder, Video(voice))
+    return render_lesson(lesson, settings.render.formats, folder, Video(voice, progress=progress))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
@@ -275,6 +275,37 @@ class LiveObserver(PlainObserver):
     def close(self) -> None:
         """Stop the live display."""
         self.bar.stop()
+
+
+class SceneBar:
+    """Progress over a video's scenes as they are spoken: a bar in a terminal, a plain line each elsewhere."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: RichProgress | None = None
+        self.task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        """Scene `done` of `total` is spoken (or taken from the cache)."""
+        if not self.console.is_terminal or self.console.is_dumb_terminal:
+            self.console.print(f"video: scene {done}/{total} spoken", soft_wrap=True)
+            return
+        if self.bar is None or self.task is None:  # started lazily: formats without a video show nothing
+            self.bar = RichProgress(
+                TextColumn("speaking scenes"),
+                BarColumn(bar_width=20),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.task = self.bar.add_task("video", total=total)
+            self.bar.start()
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        """Stop the bar, if it was shown."""
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def make_observer(console: Console, window: int, planned: Sequence[CallRecord]) -> PlainObserver:

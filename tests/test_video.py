@@ -82,6 +82,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     assert code == 0, err
     assert "lesson.mp4" in out
+    progress = [line for line in err.splitlines() if line.startswith("video: scene")]
+    assert progress == [f"video: scene {n}/3 spoken" for n in (1, 2, 3)]  # not a terminal: a line each
     return repo, lesson
 
 

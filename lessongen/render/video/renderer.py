@@ -21,6 +21,7 @@ from lessongen.render.video.narration import speakable
 from lessongen.render.video.pages import Page, scene_pages
 from lessongen.render.video.speech import DEFAULT_VOICE, Speech, Voice
 from lessongen.script.assemble import Script
+from lessongen.script.scenes import Chapter, Scene
 from lessongen.shared.layout import VIDEO_CACHE, VIDEO_DIR
 from lessongen.shared.storage import write_atomic
 
@@ -41,6 +42,9 @@ class Speaker(Protocol):
     def identity(self) -> str: ...
 
     def speak(self, text: str) -> Speech: ...
+
+
+SceneProgress = Callable[[int, int], None]  # (scenes spoken so far, scenes in all), after each scene
 
 
 def require_extra(voice: str, find: Callable[[str], object] = importlib.util.find_spec) -> None:
@@ -65,9 +69,15 @@ class Video:
     folder = VIDEO_DIR
     stale = ""
 
-    def __init__(self, voice: str = DEFAULT_VOICE, speaker: Speaker | None = None) -> None:
+    def __init__(
+        self,
+        voice: str = DEFAULT_VOICE,
+        speaker: Speaker | None = None,
+        progress: SceneProgress | None = None,
+    ) -> None:
         self.voice = voice
         self._speaker = speaker  # resolved on first use: constructing a renderer touches no files
+        self._progress = progress
 
     def speaker(self) -> Speaker:
         """The voice, loaded once (after the extra is checked)."""
@@ -101,15 +111,20 @@ class Video:
 
     def measure(self, lesson: Lesson) -> Lesson:
         """The lesson with each narrated scene's spoken length measured (synthesising what is not cached)."""
-        chapters = []
+        chapters: list[Chapter] = []
+        total = sum(len(chapter.scenes) for chapter in lesson.script.chapters)
+        done = 0
         for chapter in lesson.script.chapters:
-            scenes = []
+            scenes: list[Scene] = []
             for scene in chapter.scenes:
                 if scene.flagged:
                     scenes.append(scene)
-                    continue
-                speech = self._speech(lesson, speakable(scene.narration))
-                scenes.append(replace(scene, measured_seconds=round(speech.seconds + PAUSE_SECONDS, 3)))
+                else:
+                    speech = self._speech(lesson, speakable(scene.narration))
+                    scenes.append(replace(scene, measured_seconds=round(speech.seconds + PAUSE_SECONDS, 3)))
+                done += 1
+                if self._progress is not None:
+                    self._progress(done, total)
             chapters.append(replace(chapter, scenes=tuple(scenes)))
         script: Script = replace(lesson.script, chapters=tuple(chapters))
         return replace(lesson, script=script)
