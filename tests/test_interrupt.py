@@ -37,7 +37,7 @@ SUMMARY_ARGS = (
     "--max-batch-tokens",
     "1200",
     "--context-window",
-    "6000",
+    "3000",  # ten batches of 1,200 tokens and their chapters pass it: one rolling summary falls near the end
     "--max-output-tokens",
     "1000",
     "--reply-tokens",
@@ -381,16 +381,16 @@ def test_full_disk_stops_with_a_clear_error_and_resume_completes(
 def test_sigkill_around_a_rolling_summary_then_resume(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", modules=10, lines=90)
     cache = tmp_path / "cache"
-    with FakeServer(context_window=6000, responder=SlowChapters(0.0, reply_tokens=280)) as server:
+    with FakeServer(context_window=3000, responder=SlowChapters(0.0, reply_tokens=280)) as server:
         runs = Runs(repo, server, tmp_path, environment(cache), SUMMARY_ARGS)
         code, stderr = runs.finish(tmp_path / "reference")
         assert code == 0, stderr
         labels = [c["label"] for c in json.loads((tmp_path / "reference" / "run.json").read_text())["calls"]]
     # Where the summary falls is the history policy's choice; two calls must follow it.
     summary = next(i for i, label in enumerate(labels) if label.startswith("summary "))
-    assert summary + 2 < len(labels) == 12, labels
+    assert summary + 2 < len(labels), labels
     responder = SlowChapters(0.15, reply_tokens=280)
-    with FakeServer(context_window=6000, responder=responder) as server:
+    with FakeServer(context_window=3000, responder=responder) as server:
         runs = Runs(repo, server, tmp_path, environment(cache), SUMMARY_ARGS)
         out = tmp_path / "lesson"
         # With the summary in flight, then the first batch after it, then the second.
