@@ -1,4 +1,8 @@
 import json
+import os
+import re
+import subprocess
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -172,6 +176,33 @@ def test_every_history_setting_is_a_flag_of_run_and_plan() -> None:
         flags = {p.name for p in commands[name].params}
         assert set(HISTORY_KEYS) <= flags, name
     assert {f.name for f in fields(Flags)} <= set(KEYS)  # every flag fills a setting
+
+
+def test_plan_takes_runs_options_less_those_of_a_live_run() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    run_opts, plan_opts = ({o for p in commands[n].params for o in p.opts} for n in ("run", "plan"))
+    live = {"--dry-run", "--strict", "--timeout", "--max-retries", "--formats", "--resume", "--force"}
+    assert plan_opts == run_opts - live
+    code, _, err = invoke("plan", ".", "--timeout", "5")
+    assert code == 2 and "No such option: --timeout" in err
+
+
+@pytest.mark.parametrize("command", ["run", "render"])
+def test_help_at_80_columns_shows_every_flag_whole(command: str) -> None:
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "lessongen", command, "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    params = typer.main.get_command(app).commands[command].params  # type: ignore[attr-defined]
+    names = [o for p in params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")]
+    assert names
+    for name in names:
+        assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", shown), name
 
 
 @pytest.mark.parametrize(
