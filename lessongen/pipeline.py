@@ -28,6 +28,7 @@ from lessongen.conversation.replies import (
     rest_of_run,
     with_reply_sizes,
 )
+from lessongen.conversation.reuse import Redo
 from lessongen.errors import (
     DoesNotFitError,
     InterruptedRun,
@@ -61,7 +62,7 @@ from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.script.assemble import Script
 from lessongen.script.outputs import run_report, write_outputs
 from lessongen.script.quality import gate_failure, measure
-from lessongen.session import assemble, deviations, kept_lesson, open_journal
+from lessongen.session import assemble, deviations, kept_lesson, open_journal, record_lesson, with_reuse
 from lessongen.shared.cache import cache_file
 from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir, read_json
@@ -106,11 +107,14 @@ def prepare(
     git_probe: Callable[[Path], GitView | None] = probe_git,
     caches: Caches | None = None,
     resume: bool = False,
+    redo: Redo | None = None,
 ) -> Prepared:
     """Resolve the model, walk and count the repository, and cut it into batches.
 
     When resuming, the saved run's batch budget is kept if it still fits (for example after a smaller
     real window was learned from the server), so the batches, and the answers saved for them, stay.
+    With `redo` (an update: what to ask again besides what changed), the previous lesson's other
+    chapters are reused.
     """
     backend = backend or choose_backend(settings)
     counter = backend.counter
@@ -119,7 +123,7 @@ def prepare(
     policy = make_policy(backend.info, settings.history)
     system_tokens = composer.system().tokens
     budget = policy.batch_budget(system_tokens)  # from the settings' assumptions: batches stay put
-    saved = _saved_budget(settings) if resume else None
+    saved = _saved_budget(settings) if resume or redo is not None else None
     if saved is not None and MIN_BATCH_TOKENS <= saved <= policy.largest_batch(system_tokens):
         budget = min(saved, settings.history.max_batch_tokens)
     earlier = read_reply_sizes(output_dir(settings) / "run.json")
@@ -128,7 +132,7 @@ def prepare(
     read = read_repository(settings, counter, caches, git_probe)
     batches = cut_batches(read.parts, budget, composer, CachedCounter(counter, caches.tokens))
     caches.flush()
-    return Prepared(
+    prepared = Prepared(
         settings=settings,
         backend=backend,
         composer=composer,
@@ -141,6 +145,7 @@ def prepare(
         notes=tuple(n for n in (backend.notice, caches.tokens.error, earlier_note(earlier)) if n),
         secrets=read.findings,
     )
+    return prepared if redo is None else with_reuse(prepared, redo)
 
 
 def _saved_budget(settings: Settings) -> int | None:
@@ -222,11 +227,15 @@ def build_plan(prepared: Prepared) -> Plan:
     """The dry run: the calls the history policy will make, their sizes and their cost."""
     try:
         check_budget(prepared.policy, prepared.budget, prepared.system_tokens)
-        simulation = simulate(prepared.batches, prepared.composer, prepared.policy, prepared.model)
+        simulation = simulate(
+            prepared.batches, prepared.composer, prepared.policy, prepared.model, reused=prepared.reused
+        )
     except DoesNotFitError as exc:
         simulation = Simulation((), exc)
     verdict, reason = judge(simulation, prepared.model, prepared.settings.caps.max_cost)
     half, twice = (cost_if(prepared, factor) if simulation.refused is None else None for factor in (0.5, 2.0))
+    if prepared.reuse is not None and prepared.reuse.up_to_date and verdict is Verdict.FITS:
+        reason = "the lesson is up to date: every chapter is reused, nothing is sent"
     if not prepared.parts and verdict is Verdict.FITS:
         verdict = Verdict.NOTHING_TO_SEND
         reason = "no files to send: the repository is empty or every path was left out (see skipped)"
@@ -320,7 +329,7 @@ def _execute(
         notes.append(note)
     script = assemble(prepared, chat, complete=stopped is None)
     folder = output_dir(prepared.settings)
-    kept = kept_lesson(folder, script)
+    kept = kept_lesson(folder, script, updating=prepared.reuse is not None)
     if kept:
         observer.note(kept)
         notes.append(kept)
@@ -345,6 +354,7 @@ def _execute(
     report["rest"] = rest_of_run(prepared, chat.state, stopped is None)
     origin = git_origin(prepared.settings.repo)
     report["repository"] = repository_record(prepared.settings.repo, origin)
+    report["update"] = prepared.reuse.as_json() if prepared.reuse is not None else None
     gate = prepared.settings.gate
     quality = measure(script)
     failure = gate_failure(quality, gate.max_dropped_anchors)
@@ -353,6 +363,7 @@ def _execute(
     outputs: list[Path] = []
     if not kept:  # a better lesson already there keeps its script, ledger and renderings together
         outputs = write_outputs(folder, script, sources, report)
+        record_lesson(folder, prepared, chat, script)
         outputs += render_lesson(Lesson(script, sources, origin), prepared.settings.render.formats, folder)
     failed = (
         QualityError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,15 @@ from lessongen.conversation.dry_run import Plan
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.journal import Journal, explain_changes
 from lessongen.conversation.ledger import LedgerEntry
+from lessongen.conversation.lesson_record import made_with, read_previous, save_record
 from lessongen.conversation.live_run import Conversation
 from lessongen.conversation.prepared import Prepared
+from lessongen.conversation.reuse import Redo, check_same_run, decide
 from lessongen.errors import OutputError, UsageError
 from lessongen.script.anchors import check_chapters, uncovered_files
 from lessongen.script.assemble import SCHEMA_VERSION, Script
 from lessongen.script.outputs import existing_outputs, remove_outputs
-from lessongen.shared.storage import read_json
+from lessongen.shared.storage import output_dir, read_json
 
 
 def manifest(prepared: Prepared) -> dict[str, Any]:
@@ -53,6 +55,11 @@ def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool
     if force:
         remove_outputs(folder)  # first: if the folder is read-only, the paid answers are still there
         journal.clear()
+    elif prepared.reuse is not None:
+        asked = len(prepared.reuse.asked)
+        notes.append(
+            f"updating the lesson in {folder}: {len(prepared.reuse.chapters)} chapters reused, {asked} asked"
+        )
     elif resume and journal.exists():
         saved = journal.manifest()
         changes = explain_changes(saved, current)
@@ -87,11 +94,37 @@ def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool
     return notes
 
 
-def kept_lesson(folder: Path, script: Script) -> str:
+def with_reuse(prepared: Prepared, redo: Redo) -> Prepared:
+    """An update or a redo: the chapters of the lesson in the output folder that this run reuses."""
+    folder = output_dir(prepared.settings)
+    previous = read_previous(folder)
+    if previous is None:
+        if redo != Redo():
+            raise UsageError(
+                f"--redo: {folder} holds no lesson", "run without --redo first, or pass --output"
+            )
+        return replace(
+            prepared, notes=(*prepared.notes, f"nothing to update in {folder}: a new lesson is made")
+        )
+    check_same_run(previous.made_with, made_with(manifest(prepared)))
+    return replace(prepared, reuse=decide(previous, prepared.batches, prepared.composer, redo))
+
+
+def record_lesson(folder: Path, prepared: Prepared, chat: Conversation, script: Script) -> None:
+    """Write the record an update or a redo of this lesson starts from."""
+    save_record(folder, manifest(prepared), script.chapters, prepared.batches, chat.replies)
+
+
+def kept_lesson(folder: Path, script: Script, updating: bool = False) -> str:
     """Why the lesson already in `folder` is kept instead of `script`, or "" when `script` may replace it.
 
-    A finished lesson is never replaced by a partial one, nor a partial one by a shorter one.
+    A finished lesson is never replaced by a partial one, nor a partial one by a shorter one; an
+    update replaces the lesson only once it is complete.
     """
+    if updating:
+        if script.complete:
+            return ""
+        return f"the lesson in {folder} is kept as it was: the update stopped before it was complete"
     try:
         old = read_json(folder / "script.json")
     except OutputError:

@@ -18,6 +18,7 @@ from lessongen.conversation.dry_run import CallRecord, Plan, Verdict
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
 from lessongen.conversation.progress import Progress, Snapshot, clock
+from lessongen.conversation.reuse import Reuse, reuse_listing
 from lessongen.models.discovery import ModelListing
 from lessongen.pipeline import RunOutcome
 from lessongen.repo.secrets import SecretsMode
@@ -126,6 +127,9 @@ def render_plan(
             shown = first_few(names, 3, more=", +{} more")
             batches.add_row(str(batch.index + 1), str(len(batch.parts)), f"{batch.tokens:,}", shown)
         console.print(batches)
+    if plan.prepared.reuse is not None:  # an update or a redo: what is reused, what is asked again
+        for line in reuse_listing(plan.prepared.reuse):
+            console.print(line, soft_wrap=True)
     if plan.calls:
         calls = Table(title="calls", title_justify="left")
         for name in ("#", "call", "new", "prompt", "cached", "reply", "window", "cost"):
@@ -361,6 +365,14 @@ def render_run(console: Console, outcome: RunOutcome) -> None:
         )
     for path in outcome.outputs:
         console.print(f"wrote {path}", soft_wrap=True)
+
+
+def render_update(console: Console, reuse: Reuse, folder: Path) -> None:
+    """What an update or a redo reuses and asks again; the lesson stays when nothing is asked."""
+    for line in reuse_listing(reuse):
+        console.print(line, soft_wrap=True)
+    if reuse.up_to_date:
+        console.print(f"the lesson in {folder} is up to date: nothing sent, nothing written", soft_wrap=True)
 
 
 def render_written(console: Console, paths: Sequence[Path]) -> None:

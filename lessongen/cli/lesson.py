@@ -12,9 +12,11 @@ from lessongen.cli.options import LessonOptions
 from lessongen.config.settings import Settings
 from lessongen.conversation.dry_run import Plan, Verdict
 from lessongen.conversation.plan_report import plan_report
+from lessongen.conversation.reuse import Redo
 from lessongen.errors import ExitCode, UsageError
 from lessongen.pipeline import build_plan, execute, plan_advice, prepare
-from lessongen.ui import error, make_console, make_observer, render_plan, render_run
+from lessongen.shared.storage import output_dir
+from lessongen.ui import error, make_console, make_observer, render_plan, render_run, render_update
 
 _VERDICT_EXIT = {
     Verdict.FITS: ExitCode.OK,
@@ -34,14 +36,32 @@ def plan(repo: Path, options: LessonOptions) -> None:
     guard(lambda: _invoke(repo, options, dry_run=True))
 
 
+def _redo(options: LessonOptions) -> Redo | None:
+    """--update and --redo as what to ask again besides what changed (None: a run of the whole lesson)."""
+    if not options.update and not options.redo:
+        return None
+    if options.resume or options.force:
+        raise UsageError(
+            f"--update and --redo cannot be used with --{'resume' if options.resume else 'force'}",
+            "rerun the same --update or --redo to continue it; --force alone starts over",
+        )
+    words = [value.strip().lower() for value in options.redo or ()]
+    for word in words:
+        if not word.isdigit() and word not in ("flagged", "intro"):
+            raise UsageError(f"--redo {word}: not a chapter", "pass flagged, intro or a chapter number")
+    chapters = tuple(int(word) for word in words if word.isdigit())
+    return Redo(flagged="flagged" in words, chapters=chapters, intro="intro" in words)
+
+
 def _invoke(repo: Path, options: LessonOptions, dry_run: bool) -> None:
     if options.resume and options.force:  # --force would silently discard the answers --resume means to reuse
         raise UsageError("--resume and --force contradict each other", "pass one of them")
+    redo = _redo(options)
     settings = settings_for(repo, options.config, options.flags())
     if dry_run:
-        _plan(settings, options.as_json, options.list_skipped)
+        _plan(settings, options.as_json, options.list_skipped, redo)
     else:
-        _live(settings, options)
+        _live(settings, options, redo)
 
 
 def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
@@ -57,19 +77,23 @@ def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
         raise typer.Exit(int(code))
 
 
-def _plan(settings: Settings, as_json: bool, list_skipped: bool) -> None:
-    prepared = prepare(settings)
+def _plan(settings: Settings, as_json: bool, list_skipped: bool, redo: Redo | None) -> None:
+    prepared = prepare(settings, redo=redo)
     notes = make_console(stderr=True)
     for note in prepared.notes:
         notes.print(f"note: {note}", soft_wrap=True)
     _show_plan(build_plan(prepared), as_json, list_skipped)
 
 
-def _live(settings: Settings, options: LessonOptions) -> None:
-    prepared = prepare(settings, resume=options.resume)
+def _live(settings: Settings, options: LessonOptions, redo: Redo | None) -> None:
+    prepared = prepare(settings, resume=options.resume, redo=redo)
     plan = build_plan(prepared)
     if plan.verdict is not Verdict.FITS:
         _show_plan(plan, as_json=options.as_json, list_skipped=options.list_skipped)
+    if prepared.reuse is not None:
+        render_update(make_console(stderr=True), prepared.reuse, output_dir(settings))
+        if prepared.reuse.up_to_date:
+            return  # nothing to ask: the lesson stays as it is, and nothing is written
     backend = prepared.backend
     model = backend.open_model()
     progress = make_console(stderr=True)

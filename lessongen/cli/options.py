@@ -73,6 +73,14 @@ AsJson = Annotated[
 Resume = Annotated[
     bool, typer.Option("--resume", help="Continue a stopped run without paying for any call twice.")
 ]
+Update = Annotated[
+    bool,
+    typer.Option("--update", help="Reuse the unchanged chapters; ask what changed and the intro."),
+]
+Redo = Annotated[
+    list[str] | None,
+    typer.Option("--redo", help="Ask again: flagged, intro or chapter N (repeatable)."),
+]
 Force = Annotated[
     bool, typer.Option("--force", help="Start over, replacing the lesson in the output folder.")
 ]
@@ -140,6 +148,8 @@ class LessonOptions:
     cache_dir: CacheDir = None
     formats: Formats = None
     resume: Resume = False
+    update: Update = False
+    redo: Redo = None
     force: Force = False
     as_json: AsJson = False
     list_skipped: ListSkipped = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -64,16 +64,18 @@ def simulate(
     policy: Policy,
     model: ModelInfo,
     start: ChatState | None = None,
+    reused: Mapping[int, Message] | None = None,
 ) -> Simulation:
     """Run the conversation exactly as the live run would, with projected replies.
 
-    From `start` (a live run's state) it projects the rest of a run with the reply sizes seen so far.
+    From `start` (a live run's state) it projects the rest of a run with the reply sizes seen so far;
+    `reused` answers of a previous lesson enter the history without a call (an update or a redo).
     """
     state = start or ChatState(system=composer.system())
     sent: list[tuple[Message, ...]] = []
     calls: list[CallRecord] = []
     while True:
-        step = next_step(state, batches, composer, policy)
+        step = next_step(state, batches, composer, policy, reused=reused)
         state, call = step.state, step.call
         if call is None:
             break

@@ -7,7 +7,7 @@ where the replies come from differs. The limits and the batch fit live in `conve
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from lessongen.conversation.compose import Composer, Message
@@ -191,11 +191,14 @@ def next_step(
     composer: Composer,
     policy: Policy,
     ratio: float = 1.0,
+    reused: Mapping[int, Message] | None = None,
 ) -> Step:
     """The call the policy makes next (None when the lesson is complete), from a possibly folded state.
 
     `ratio` is how much more the server counts than our tokenizer (measured in the live run); the
     summary decision uses the scaled count so it adapts to servers that tokenize differently.
+    `reused` holds answers of a previous lesson by batch number (0: the intro): such a call is not
+    made, its answer enters the history as if it had just been given (conversation/reuse.py).
     """
     while not state.done:
         kind, request, first, last, scenes = _request(state, batches, composer, policy)
@@ -233,7 +236,10 @@ def next_step(
             state = _fold_without_model(state, composer, drop)
             continue
         call = PendingCall(kind, (*history, request), request, tokens, first, last, scenes, reply)
-        return Step(state, call)
+        answer = reused.get(call.first) if reused else None
+        if answer is None:
+            return Step(state, call)
+        state = apply_reply(state, call, answer, batches, composer, policy.keep_recent)
     return Step(state, None)
 
 

@@ -21,6 +21,7 @@ from lessongen.conversation.journal import Journal, request_key
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.received import bound_reply, check_usage
+from lessongen.conversation.reuse import REPAIR_SEPARATOR
 from lessongen.errors import DoesNotFitError, OverBudgetError
 from lessongen.models.seam import ChatModel, Completion
 from lessongen.script.chapter_schema import chapter_schema
@@ -43,6 +44,7 @@ class Conversation:
 
     state: ChatState
     chapters: dict[int, Chapter] = field(default_factory=dict)  # by batch number, 0 for the intro
+    replies: dict[int, str] = field(default_factory=dict)  # the answers as the history holds them, likewise
     entries: list[LedgerEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -62,13 +64,16 @@ class Runner:
         self.journal = journal
         self.observer = observer
         self.chat = Conversation(ChatState(system=prepared.composer.system()))
+        if prepared.reuse is not None:  # an update or a redo: the previous lesson's chapters stand
+            self.chat.chapters.update(prepared.reuse.chapters)
+            self.chat.replies.update({n: m.content for n, m in prepared.reuse.replies.items()})
 
     def run(self) -> Conversation:
         """Make every call until the intro is written; raises a LessongenError to stop early."""
         p = self.p
         while True:
             ratio = estimate_ratio(self.chat.entries)
-            step = next_step(self.chat.state, p.batches, p.composer, p.policy, ratio)
+            step = next_step(self.chat.state, p.batches, p.composer, p.policy, ratio, p.reused)
             for fold in step.state.folds[len(self.chat.state.folds) :]:
                 self._note(fold)
             self.chat.state, call = step.state, step.call
@@ -83,6 +88,7 @@ class Runner:
             else:
                 text, chapter = self._chapter(call)
                 self.chat.chapters[call.first] = replace(chapter, batch=call.first)
+                self.chat.replies[call.first] = text
             reply = p.composer.reply(text)
             self.chat.state = apply_reply(
                 self.chat.state, call, reply, p.batches, p.composer, p.policy.keep_recent
@@ -130,7 +136,7 @@ class Runner:
             return second.text, chapter
         except ReplyError as again:
             self._note(f"{source}: still unusable after one repair turn ({again}); kept as a flagged scene")
-            kept = f"{first.text}\n\n--- repair attempt ---\n\n{second.text}"
+            kept = f"{first.text}{REPAIR_SEPARATOR}{second.text}"
             return second.text, flagged_chapter(kept, source, f"{reason}; after repair: {again}")
 
     def _ask(
@@ -149,6 +155,8 @@ class Runner:
         # window stays the answer to the same messages after a resume with a smaller real window.
         key = request_key(wire, 0)
         saved = self.journal.load(index, key)
+        if saved is not None and p.reuse is not None and saved.completion.text.strip() in p.reuse.rejected:
+            saved = None  # an answer the user asked again with --redo: asked anew, not replayed
         self.observer.call_started(index, label, estimate, saved is not None)
         if saved is not None:  # bounded again: an answer saved by an older version may be larger
             completion, seconds = self._bounded(index, saved.completion, max_tokens), saved.seconds

@@ -45,6 +45,7 @@ def plan_report(plan: Plan) -> dict[str, Any]:
         "summary_at_tokens": plan.policy.summary_at,
         "refuse_at_tokens": plan.policy.refuse_at,
         "batch_budget_tokens": plan.batch_budget,
+        "update": plan.prepared.reuse.as_json() if plan.prepared.reuse is not None else None,
         "prices_usd_per_million": {
             "input": plan.model.input_price,
             "cached_input": plan.model.cached_input_price,

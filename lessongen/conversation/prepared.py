@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lessongen.config.settings import Settings
-from lessongen.conversation.compose import Composer
+from lessongen.conversation.compose import Composer, Message
 from lessongen.conversation.history import Policy
+from lessongen.conversation.reuse import Reuse
 from lessongen.models.backend import Backend
 from lessongen.models.catalog import ModelInfo
 from lessongen.repo.secrets import SecretFinding
@@ -29,6 +31,12 @@ class Prepared:
     system_tokens: int
     notes: tuple[str, ...] = ()
     secrets: tuple[SecretFinding, ...] = ()  # found in the files (values never kept)
+    reuse: Reuse | None = None  # an update or a redo: the previous lesson's chapters taken as history
+
+    @property
+    def reused(self) -> Mapping[int, Message]:
+        """The answers taken from the previous lesson by batch number (0: the intro); none for a new lesson."""
+        return self.reuse.replies if self.reuse else {}
 
     @property
     def model(self) -> ModelInfo:

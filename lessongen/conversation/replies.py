@@ -96,7 +96,7 @@ def scaled(policy: Policy, factor: float) -> Policy:
 def cost_if(prepared: Prepared, factor: float) -> float | None:
     """The projected cost with replies `factor` times the assumed size (None: a call would not fit)."""
     policy = scaled(prepared.policy, factor)
-    simulation = simulate(prepared.batches, prepared.composer, policy, prepared.model)
+    simulation = simulate(prepared.batches, prepared.composer, policy, prepared.model, reused=prepared.reused)
     return None if simulation.refused else sum(c.cost_usd for c in simulation.calls)
 
 
@@ -105,7 +105,9 @@ def rest_of_run(prepared: Prepared, state: ChatState, complete: bool) -> dict[st
     if complete:
         return {"calls": 0, "cost_usd": 0.0}
     policy = with_reply_sizes(prepared.policy, learned(state))
-    simulation = simulate(prepared.batches, prepared.composer, policy, prepared.model, start=state)
+    simulation = simulate(
+        prepared.batches, prepared.composer, policy, prepared.model, start=state, reused=prepared.reused
+    )
     return {
         "calls": len(simulation.calls),
         "cost_usd": round(sum(c.cost_usd for c in simulation.calls), 6),
