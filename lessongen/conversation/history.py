@@ -134,7 +134,7 @@ def summary_words(reply_tokens: int) -> int:
     return max(40, int(reply_tokens * WORDS_PER_TOKEN))
 
 
-def _summary_pays(state: ChatState, policy: Policy, count: int, summary_reply: int, spared: int) -> bool:
+def _summary_pays(state: ChatState, policy: Policy, remaining: int, summary_reply: int, spared: int) -> bool:
     """Whether folding now costs less than sending the old turns again on the calls it would spare.
 
     Those are the calls left before the threshold would force a summary anyway, at most the calls
@@ -147,7 +147,6 @@ def _summary_pays(state: ChatState, policy: Policy, count: int, summary_reply: i
     if answered < _MIN_FOLDED or not resent:
         return False  # at most every other batch: a summary of one chapter costs continuity for little
     saved = sum(t.request.tokens + t.reply.tokens for t in older) - summary_reply - CONTEXT_ALLOWANCE
-    remaining = count - state.next_batch + 1  # batch calls left and the intro
     spared = min(remaining, spared)
     # The summary call re-sends the history (mostly cached), writes the summary, and the summary is
     # then sent once uncached (the prefix changes where it starts).
@@ -211,7 +210,10 @@ def next_step(
         older = _foldable(state, policy.keep_recent)
         room = policy.summary_at - _scaled(tokens, ratio) - reply
         spared = 1 + room // (reply + STUB_ALLOWANCE)  # calls before the threshold forces a summary
-        pays = not over and _summary_pays(state, policy, len(batches), summary_reply, spared)
+        # The calls left to make: batch calls and the intro, less the answers reused from a lesson.
+        remaining = len(batches) - state.next_batch + 1
+        remaining -= sum(n > state.next_batch or n == 0 for n in reused) if reused else 0
+        pays = not over and _summary_pays(state, policy, remaining, summary_reply, spared)
         if older and (over or pays):
             ask = composer.summary_request(summary_words(summary_reply))
             asked = composer.prompt_tokens(history) + ask.tokens
