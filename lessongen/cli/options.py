@@ -77,9 +77,9 @@ Update = Annotated[
     bool,
     typer.Option("--update", help="Reuse the unchanged chapters; ask what changed and the intro."),
 ]
-Redo = Annotated[
+RedoChapters = Annotated[
     list[str] | None,
-    typer.Option("--redo", help="Ask again: flagged, intro or chapter N (repeatable)."),
+    typer.Option("--redo", metavar="CHAPTER", help="Ask again: flagged, intro or chapter N (repeatable)."),
 ]
 Force = Annotated[
     bool, typer.Option("--force", help="Start over, replacing the lesson in the output folder.")
@@ -149,7 +149,7 @@ class LessonOptions:
     formats: Formats = None
     resume: Resume = False
     update: Update = False
-    redo: Redo = None
+    redo: RedoChapters = None
     force: Force = False
     as_json: AsJson = False
     list_skipped: ListSkipped = False
