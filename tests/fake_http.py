@@ -39,6 +39,7 @@ class Answer:
     drop: Drop | None = None
     content_type: str = "application/json"
     trickle: float = 0.0  # seconds between the body's bytes, sent one at a time; 0 sends it at once
+    trickle_headers: float = 0.0  # seconds per header byte: the body as an endless header, then a hang-up
 
 
 # (method, path with query, lower-case headers, raw body) -> answer
@@ -161,6 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.close()
             return
         try:
+            if answer.trickle_headers:
+                self._trickle_headers(answer)
+                return
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
@@ -173,6 +177,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(answer.body)
         except ConnectionError:  # the client gave up (its own timeout) before the answer
             self.close_connection = True
+
+    def _trickle_headers(self, answer: Answer) -> None:
+        """The status line, then the body as a header line that never ends, a byte at a time; then a hang-up.
+
+        A client bounded only per read waits for every byte and then sees the connection closed; a
+        client with a total deadline gives up first.
+        """
+        self.close_connection = True
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nx-padding: ")
+        self.wfile.flush()
+        for i in range(len(answer.body)):
+            if self.server.owner.stopping.wait(answer.trickle_headers):
+                return
+            self.wfile.write(answer.body[i : i + 1])
+            self.wfile.flush()
 
     def _trickle(self, answer: Answer) -> None:
         """The body one byte at a time, until it is sent, the client hangs up or the server stops."""

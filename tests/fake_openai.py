@@ -51,8 +51,8 @@ class Fault:
 
     kind: str
     retry_after: str | None = None  # the Retry-After header in seconds; "0.1" is fine
-    delay: float = 0.0  # "timeout": seconds to wait before answering; "trickle": seconds per byte
-    size: int = 0  # "oversized": characters of the reply; "deep_json" / "deep_body": nesting depth
+    delay: float = 0.0  # "timeout": seconds to wait before answering; "trickle*": seconds per byte
+    size: int = 0  # "oversized": reply characters; "deep_json" / "deep_body": depth; "trickle_headers": bytes
     usage: tuple[int, int, int] | None = None  # "usage": the prompt, cached and completion tokens reported
 
     @classmethod
@@ -130,6 +130,11 @@ class Fault:
     def trickle(cls, seconds_per_byte: float = 0.2) -> Fault:
         """The normal answer, its body sent one byte at a time: each read is quick, the whole is not."""
         return cls("trickle", delay=seconds_per_byte)
+
+    @classmethod
+    def trickle_headers(cls, seconds_per_byte: float = 0.2, length: int = 80) -> Fault:
+        """The status line, then `length` bytes of a header that never ends, one at a time; then a hang-up."""
+        return cls("trickle_headers", delay=seconds_per_byte, size=length)
 
     # Hostile replies: a well-formed completion whose text is a hostile chapter.
     @classmethod
@@ -685,4 +690,14 @@ class FakeServer:
             payload = payload[: len(payload) // 2]
         delay = fault.delay if fault and kind == "timeout" else 0.0
         trickle = fault.delay if fault and kind == "trickle" else 0.0
-        return Answer(200, payload, {"x-request-id": f"req_fake{record.call:04d}"}, delay, trickle=trickle)
+        slow_headers = fault.delay if fault and kind == "trickle_headers" else 0.0
+        if fault and kind == "trickle_headers":
+            payload = b"a" * fault.size  # sent as a header line that never ends
+        return Answer(
+            200,
+            payload,
+            {"x-request-id": f"req_fake{record.call:04d}"},
+            delay,
+            trickle=trickle,
+            trickle_headers=slow_headers,
+        )

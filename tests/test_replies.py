@@ -175,6 +175,17 @@ def test_a_trickled_body_meets_the_total_deadline(fake_openai: FakeServer, tmp_p
     assert [c["kind"] for c in ledger(out)["calls"]] == ["batch"]  # the answered call is kept
 
 
+def test_trickled_headers_meet_the_total_deadline(fake_openai: FakeServer, tmp_path: Path) -> None:
+    """A header byte every 0.25 s for 20 s, then a hang-up: only a deadline over the headers reports a timeout."""
+    repo, out = make_repo(tmp_path / "repo", modules=1), tmp_path / "lesson"
+    fake_openai.script(None, Fault.trickle_headers(seconds_per_byte=0.25))
+    code, _, stderr = run_cli(fake_openai, repo, out, "--timeout", "1.5", "--max-retries", "0")
+    assert code == 5
+    assert "did not answer in time" in one_error_line(stderr)
+    assert [r.fault for r in fake_openai.chat_requests] == [None, "trickle_headers"]
+    assert [c["kind"] for c in ledger(out)["calls"]] == ["batch"]  # the answered call is kept
+
+
 def test_a_reply_past_the_reserve_is_cut_and_never_poisons_the_history(
     fake_openai: FakeServer, tmp_path: Path
 ) -> None:
