@@ -11,7 +11,9 @@ from lessongen.conversation.dry_run import CallRecord
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.models.discovery import ModelListing
-from lessongen.ui import LiveObserver, PlainObserver, error, make_console, make_observer, render_models
+from lessongen.ui.live import LiveObserver, PlainObserver, make_observer
+from lessongen.ui.reports import render_models
+from lessongen.ui.terminal import error, make_console
 
 
 def entry(**changes: object) -> LedgerEntry:

@@ -11,7 +11,7 @@ import typer
 from lessongen.config.flags import Flags
 from lessongen.config.settings import Settings, resolve_settings
 from lessongen.errors import ExitCode, LessongenError
-from lessongen.ui import error, make_console
+from lessongen.ui.terminal import error, make_console
 
 
 def settings_for(repo: Path, config: Path | None, flags: Flags) -> Settings:

@@ -16,7 +16,10 @@ from lessongen.conversation.reuse import Redo
 from lessongen.errors import ExitCode, UsageError
 from lessongen.pipeline import build_plan, execute, plan_advice, prepare
 from lessongen.shared.storage import output_dir
-from lessongen.ui import error, make_console, make_observer, render_plan, render_run, render_update
+from lessongen.ui.live import make_observer
+from lessongen.ui.plan import render_plan
+from lessongen.ui.reports import render_run, render_update
+from lessongen.ui.terminal import error, make_console
 
 _VERDICT_EXIT = {
     Verdict.FITS: ExitCode.OK,

@@ -14,7 +14,9 @@ from lessongen.models.backend import available_models
 from lessongen.pipeline import render_existing
 from lessongen.render.source import recorded_repository
 from lessongen.render.video.speech import DEFAULT_VOICE
-from lessongen.ui import SceneBar, make_console, render_models, render_written
+from lessongen.ui.live import SceneBar
+from lessongen.ui.reports import render_models, render_written
+from lessongen.ui.terminal import make_console
 
 
 def models(

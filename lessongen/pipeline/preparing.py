@@ -1,0 +1,193 @@
+"""Repository -> batches: the model resolved, the files walked, screened for secrets, counted and cut."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+from lessongen.batching import make_batches
+from lessongen.config.settings import Settings
+from lessongen.conversation.compose import Composer
+from lessongen.conversation.fit import MIN_BATCH_TOKENS
+from lessongen.conversation.history import make_policy
+from lessongen.conversation.journal import Journal
+from lessongen.conversation.prepared import Prepared
+from lessongen.conversation.prompts import load_prompts
+from lessongen.conversation.replies import earlier_note, read_reply_sizes, with_reply_sizes
+from lessongen.conversation.reuse import Redo
+from lessongen.models.backend import Backend, choose_backend
+from lessongen.repo.secret_scanner import ProviderScanner
+from lessongen.repo.secret_worker import BackgroundScanner
+from lessongen.repo.secrets import (
+    PathNames,
+    Redaction,
+    SecretFinding,
+    SecretScanner,
+    SecretsMode,
+    refuse,
+    scanner_version,
+    screen_paths,
+    screen_texts,
+)
+from lessongen.repo.walk import GitView, probe_git, scan_repository
+from lessongen.session import with_reuse
+from lessongen.shared.cache import cache_file
+from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
+from lessongen.shared.storage import output_dir
+from lessongen.tokens.cache import TokenCache
+from lessongen.tokens.counter import Counter
+from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
+
+
+@dataclass(frozen=True)
+class Caches:
+    """What a run remembers from earlier runs: token counts, and files known to hold no secret."""
+
+    tokens: TokenCache
+    clean: TokenCache  # digest -> findings (0: clean), for the scanner version that found them
+
+    @classmethod
+    def open(cls, cache_dir: Path | None, encoding: str) -> Caches:
+        """The caches in `cache_dir` (None: in memory only) for counts in `encoding`."""
+        path = cache_file(cache_dir)
+        return cls(
+            TokenCache(path, f"tokens:{encoding}"), TokenCache(path, f"secrets-scan:{scanner_version()}")
+        )
+
+    def flush(self) -> None:
+        """Write what was learned; a cache that cannot be written only costs time next run."""
+        self.tokens.flush()
+        self.clean.flush()
+
+
+@dataclass(frozen=True)
+class RepoRead:
+    """The repository as it will be sent: screened for secrets and counted."""
+
+    scan: RepoScan
+    parts: tuple[FilePart, ...]
+    findings: tuple[SecretFinding, ...]
+
+
+def prepare(
+    settings: Settings,
+    backend: Backend | None = None,
+    git_probe: Callable[[Path], GitView | None] = probe_git,
+    caches: Caches | None = None,
+    resume: bool = False,
+    redo: Redo | None = None,
+) -> Prepared:
+    """Resolve the model, walk and count the repository, and cut it into batches.
+
+    When resuming, the saved run's batch budget is kept if it still fits (for example after a smaller
+    real window was learned from the server), so the batches, and the answers saved for them, stay.
+    With `redo` (an update: what to ask again besides what changed), the previous lesson's other
+    chapters are reused.
+    """
+    backend = backend or choose_backend(settings)
+    counter = backend.counter
+    caches = caches or Caches.open(settings.paths.cache_dir, counter.encoding_name)
+    composer = Composer(load_prompts(settings.paths.prompts_dir), counter)
+    policy = make_policy(backend.info, settings.history)
+    system_tokens = composer.system().tokens
+    budget = policy.batch_budget(system_tokens)  # from the settings' assumptions: batches stay put
+    saved = _saved_budget(settings) if resume or redo is not None else None
+    if saved is not None and MIN_BATCH_TOKENS <= saved <= policy.largest_batch(system_tokens):
+        budget = min(saved, settings.history.max_batch_tokens)
+    earlier = read_reply_sizes(output_dir(settings) / "run.json")
+    if earlier is not None:  # the calls are planned with the replies an earlier run really had
+        policy = with_reply_sizes(policy, earlier)
+    read = read_repository(settings, counter, caches, git_probe)
+    batches = cut_batches(read.parts, budget, composer, CachedCounter(counter, caches.tokens))
+    caches.flush()
+    prepared = Prepared(
+        settings=settings,
+        backend=backend,
+        composer=composer,
+        policy=policy,
+        scan=read.scan,
+        parts=read.parts,
+        batches=batches,
+        budget=budget,
+        system_tokens=system_tokens,
+        notes=tuple(n for n in (backend.notice, caches.tokens.error, earlier_note(earlier)) if n),
+        secrets=read.findings,
+    )
+    return prepared if redo is None else with_reuse(prepared, redo)
+
+
+def _saved_budget(settings: Settings) -> int | None:
+    """The batch budget the run saved in the output folder started with, if any."""
+    budget = Journal(output_dir(settings)).manifest().get("batch_budget") if _has_journal(settings) else None
+    return budget if isinstance(budget, int) and not isinstance(budget, bool) else None
+
+
+def _has_journal(settings: Settings) -> bool:
+    try:
+        return Journal(output_dir(settings)).exists()
+    except OSError:
+        return False
+
+
+def read_repository(
+    settings: Settings,
+    counter: Counter,
+    caches: Caches,
+    git_probe: Callable[[Path], GitView | None] = probe_git,
+) -> RepoRead:
+    """Walk the repository, screen each file for secrets and count it while the walk reads on."""
+    mode = settings.walk.secrets
+    scanning = BackgroundScanner(SecretScanner(ProviderScanner.in_cache(settings.paths.cache_dir)))
+    sent: list[SourceFile] = []  # to the secret scanner
+    with scanning, BackgroundCounter(counter, caches.tokens) as counting:  # both work as the walk reads on
+
+        def screen(file: SourceFile) -> None:
+            # Secrets are looked for in the scanner's worker process as the walk goes on; a file that
+            # holds one is counted again, redacted, once the policy has been applied after the walk.
+            if mode is not SecretsMode.OFF and caches.clean.get(file.digest) != 0:
+                scanning.add(file)
+                sent.append(file)
+            counting.add(file)
+
+        scan = scan_repository(
+            settings.repo,
+            include=settings.walk.include,
+            exclude=settings.walk.exclude,
+            max_file_bytes=settings.walk.max_file_bytes,
+            use_git=settings.walk.use_git,
+            skip_dirs=(output_dir(settings),),
+            git_probe=git_probe,
+            on_file=screen,
+        )
+        findings: tuple[SecretFinding, ...] = ()
+        if mode is not SecretsMode.OFF:
+            found, names = scanning.finish([*(f.path for f in scan.files), *(s.path for s in scan.skipped)])
+            caches.clean.put_many({f.digest: len(found[f.path][1]) if f.path in found else 0 for f in sent})
+            scan, findings = _screened_scan(scan, found, names, mode)
+        return RepoRead(scan, counting.parts(scan.files), findings)
+
+
+def cut_batches(
+    parts: Sequence[FilePart], budget: int, composer: Composer, counter: Counter
+) -> tuple[Batch, ...]:
+    """The parts packed into batches of at most `budget` tokens (none when nothing fits)."""
+    if budget <= 0:
+        return ()
+    return make_batches(parts, budget, partial(split_part, counter=counter), composer.part_overhead)
+
+
+def _screened_scan(
+    scan: RepoScan, found: Mapping[str, Redaction], names: PathNames, mode: SecretsMode
+) -> tuple[RepoScan, tuple[SecretFinding, ...]]:
+    """The scan with redacted texts and paths and the files held back for their secrets among the
+    skipped, and every finding; in fail mode, the refusal (once every file has been seen)."""
+    checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
+    texts = screen_texts(((f, found.get(f.path, (f.text, ()))) for f in scan.files), checking)
+    if mode is SecretsMode.FAIL and texts.findings:
+        refuse(texts.findings)
+    result = screen_paths(texts, mode, names)
+    left_out = tuple(replace(s, path=names[s.path][0]) for s in scan.skipped)  # listed, never sent
+    skipped = tuple(sorted((*left_out, *result.skipped), key=lambda s: s.path))
+    return replace(scan, files=result.files, skipped=skipped), result.findings

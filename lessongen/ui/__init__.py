@@ -1,0 +1,1 @@
+"""Terminal rendering: `terminal` is the one module that imports rich; `plan`, `live` and `reports` use it."""
