@@ -50,5 +50,7 @@ def test_output_that_is_a_file_says_so_and_saves_nothing(fake_openai: FakeServer
 @pytest.mark.skipif(not local_available(), reason="the local extra is not installed")
 def test_local_with_a_model_name_says_the_name_is_ignored(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", modules=1)
-    result = CliRunner().invoke(app, ["plan", str(repo), "--local", "--model", "gpt-4o"], env=ENV)
+    result = CliRunner().invoke(
+        app, ["plan", str(repo), "--local", "--no-probe", "--model", "gpt-4o"], env=ENV
+    )
     assert "--model gpt-4o is ignored" in result.stderr

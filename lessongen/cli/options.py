@@ -95,7 +95,12 @@ ModelPath = Annotated[Path | None, typer.Option("--model-path", help="A GGUF fil
 Fallback = Annotated[
     int | None, typer.Option("--fallback-context-window", help="Window when nothing else says.")
 ]
-Refresh = Annotated[bool, typer.Option("--refresh", help="Ask the server for its window again (no cache).")]
+Refresh = Annotated[
+    bool, typer.Option("--refresh", help="Ask the server for its window (or time the local model) again.")
+]
+NoProbe = Annotated[
+    bool, typer.Option("--no-probe", help="Do not time the local model for the plan's estimate.")
+]
 Secrets = Annotated[str | None, typer.Option("--secrets", help="redact (default), skip-file, fail or off.")]
 Formats = Annotated[
     str | None,
@@ -141,6 +146,7 @@ class LessonOptions:
     model_path: ModelPath = None
     fallback_context_window: Fallback = None
     refresh: Refresh = False
+    no_probe: NoProbe = False
     secrets: Secrets = None
     prompts_dir: Prompts = None
     output: Output = None
@@ -186,6 +192,7 @@ class LessonOptions:
             model_path=self.model_path,
             fallback_context_window=self.fallback_context_window,
             refresh=True if self.refresh else None,
+            probe_speed=False if self.no_probe else None,
             secrets=self.secrets,
             prompts_dir=self.prompts_dir,
             output=self.output,

@@ -40,6 +40,7 @@ class Flags:
     model_path: Path | None = None
     fallback_context_window: int | None = None
     refresh: bool | None = None
+    probe_speed: bool | None = None
     secrets: str | None = None
     prompts_dir: Path | None = None
     output: Path | None = None

