@@ -65,6 +65,10 @@ class Composer:
         self.counter = counter
         self._overhead = {role: message_overhead(counter, role) for role in (SYSTEM, USER, ASSISTANT)}
         self._last_batch: tuple[tuple[int, int, int], Message] | None = None  # the policy asks for it twice
+        # A plan simulates the run three times (assumed, half and twice the replies): each batch's
+        # tokens and each small message are counted once, in the first. Keyed by the batch object.
+        self._batch_tokens: dict[tuple[int, int, int], tuple[Batch, int]] = {}
+        self._small: dict[tuple[str, tuple[int | str, ...]], Message] = {}
         self._tag_tokens: int | None = None
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
@@ -96,17 +100,33 @@ class Composer:
             "batch", number=batch.index + 1, count=count, file_list=labels, scenes=scenes
         )
         pieces = [header]
-        tokens = self.counter.count(header)
         for part in batch.parts:
-            opening, body, closing = file_open(part), file_body(part), file_close(part)
-            pieces += [opening, body, closing]
-            tokens += self.counter.count(closing)
+            pieces += [file_open(part), file_body(part), file_close(part)]
+        key = (id(batch), count, scenes)
+        known = self._batch_tokens.get(key)
+        if known is None or known[0] is not batch:
+            known = self._batch_tokens[key] = (batch, self._count_batch(batch, header))
+        return self._message(USER, "".join(pieces), known[1])
+
+    def _count_batch(self, batch: Batch, header: str) -> int:
+        """A batch message's content tokens: the header, each file's tags, and the files' own counts."""
+        tokens = self.counter.count(header)
+        tags: list[str] = []
+        for part in batch.parts:
+            opening, body = file_open(part), file_body(part)
+            tags.append(file_close(part))
             if body.startswith(_JOINS_TAG) or not part.text.endswith("\n"):
                 # The tag's last token would merge with a leading newline or slash: count them together.
                 tokens += self.counter.count(opening + body)
             else:
-                tokens += self.counter.count(opening) + part.tokens
-        return self._message(USER, "".join(pieces), tokens)
+                tags.append(opening)
+                tokens += part.tokens
+        joined = "".join(tags)
+        # Each tag starts with `<` and ends with its only newline, so with a line-additive counter the
+        # tags count the same joined as one by one (one call instead of two per file).
+        if self.counter.line_additive and joined.count("\n") == len(tags):
+            return tokens + self.counter.count(joined)
+        return tokens + sum(self.counter.count(tag) for tag in tags)
 
     def part_overhead(self, part: FilePart) -> int:
         """Tokens a part adds to a batch message besides its text: its tags and its name in the file list.
@@ -119,28 +139,33 @@ class Composer:
             self._tag_tokens = self.counter.count(file_open(sample) + file_close(sample)) + _TAG_SLACK
         return 2 * self.counter.count(part.label) + self._tag_tokens
 
+    def _rendered(self, role: str, template: str, **values: int | str) -> Message:
+        """A message from a template, rendered and counted once for the same values."""
+        key = (template, tuple(values.values()))
+        if key not in self._small:
+            self._small[key] = self._message(role, self.prompts.render(template, **values))
+        return self._small[key]
+
     def stub(self, batch: Batch, count: int) -> Message:
         """The short note that replaces a batch's source once it has been explained."""
-        text = self.prompts.render(
-            "stub", number=batch.index + 1, count=count, file_list=", ".join(batch.paths)
-        )
-        return self._message(USER, text)
+        files = ", ".join(batch.paths)
+        return self._rendered(USER, "stub", number=batch.index + 1, count=count, file_list=files)
 
     def summary_request(self, limit_words: int) -> Message:
         """The request for a rolling summary, sent as a continuation of the history."""
-        return self._message(USER, self.prompts.render("summary", limit=limit_words))
+        return self._rendered(USER, "summary", limit=limit_words)
 
     def summary_context(self, first: int, last: int) -> Message:
         """The note placed before a summary once older turns are folded into it."""
-        return self._message(USER, self.prompts.render("summary_context", first=first, last=last))
+        return self._rendered(USER, "summary_context", first=first, last=last)
 
     def folded(self, first: int, last: int) -> Message:
         """The note that stands for turns dropped without the model (no summary of them was written)."""
-        return self._message(ASSISTANT, self.prompts.render("folded", first=first, last=last))
+        return self._rendered(ASSISTANT, "folded", first=first, last=last)
 
     def intro_request(self, count: int) -> Message:
         """The request for the introduction chapter."""
-        return self._message(USER, self.prompts.render("intro", count=count))
+        return self._rendered(USER, "intro", count=count)
 
     def repair_request(self, problem: str) -> Message:
         """The request to answer again after an unusable reply."""

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from lessongen.conversation.compose import Composer, Message
 from lessongen.conversation.history import (
+    CACHE_LOOKBACK,
     CallKind,
     ChatState,
     Policy,
@@ -102,6 +103,7 @@ def simulate(
             )
         )
         sent.append(call.messages)
+        del sent[:-CACHE_LOOKBACK]  # only the last few are compared: the older ones' texts can go
         reply = composer.projected_reply(str(index), reply_tokens)
         state = apply_reply(state, call, reply, batches, composer, policy.keep_recent)
     return Simulation(tuple(calls), None, state.folds)

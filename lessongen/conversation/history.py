@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from lessongen.conversation.compose import Composer, Message
 from lessongen.conversation.fit import (
@@ -21,12 +21,12 @@ from lessongen.conversation.fit import (
     check_budget,
     make_policy,
 )
+from lessongen.conversation.seen import NONE_SEEN, Seen, SeenSizes, percentile
 from lessongen.errors import DoesNotFitError
 from lessongen.shared.data import Batch
 
-__all__ = ["CallKind", "Policy", "check_budget", "make_policy"]
+__all__ = ["CallKind", "Policy", "Seen", "check_budget", "make_policy", "percentile"]
 
-_PERCENTILE = 0.9  # replies seen so far steer the decisions by a high percentile, not the mean
 _MIN_FOLDED = 2  # an early summary folds at least this many answered batches
 _PAYS_MARGIN = 1.5  # an early summary must save this much more than it costs: it also costs continuity
 
@@ -45,15 +45,6 @@ class Turn:
 
 
 @dataclass(frozen=True)
-class Seen:
-    """A reply's size as it entered the history, and how many scenes its request asked for."""
-
-    kind: CallKind
-    scenes: int
-    tokens: int
-
-
-@dataclass(frozen=True)
 class ChatState:
     """The conversation so far and what comes next."""
 
@@ -63,6 +54,12 @@ class ChatState:
     done: bool = False
     seen: tuple[Seen, ...] = ()
     folds: tuple[str, ...] = ()  # turns dropped without the model to fit the window, for the report
+    # `seen` sorted, kept up to date reply by reply (made from `seen` when not given or stale).
+    sizes: SeenSizes = field(default=NONE_SEEN, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.sizes.count != len(self.seen):
+            object.__setattr__(self, "sizes", SeenSizes.of(self.seen))
 
     def messages(self) -> tuple[Message, ...]:
         """The history as it would be sent."""
@@ -101,20 +98,13 @@ class Step:
     call: PendingCall | None
 
 
-def percentile(values: Sequence[float], share: float = _PERCENTILE) -> float:
-    """The nearest-rank percentile (the largest value for a handful of samples)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 def expected_reply(policy: Policy, state: ChatState, kind: CallKind, scenes: int = MAX_SCENES) -> int:
     """The reply size to plan for: a high percentile of those seen so far, else the assumption."""
-    seen = [s for s in state.seen if s.kind is kind]
+    seen = state.sizes.percentile(kind)
     if kind is CallKind.BATCH:
-        per_scene = percentile([s.tokens / s.scenes for s in seen]) if seen else None
-        return policy.chapter_reply(scenes, per_scene)
-    if seen:
-        return min(policy.max_reply_tokens, math.ceil(percentile([s.tokens for s in seen])))
+        return policy.chapter_reply(scenes, seen)
+    if seen is not None:
+        return min(policy.max_reply_tokens, math.ceil(seen))
     return policy.projected_reply(kind)
 
 
@@ -278,15 +268,16 @@ def apply_reply(
     keep: int,
 ) -> ChatState:
     """The history after a call is answered: append, stub old source, or fold into the summary."""
-    seen = (*state.seen, Seen(call.kind, call.scenes, max(0, reply.tokens - composer.framing(reply.role))))
+    one = Seen(call.kind, call.scenes, max(0, reply.tokens - composer.framing(reply.role)))
+    seen, sizes = (*state.seen, one), state.sizes.plus(one)
     if call.kind is CallKind.SUMMARY:
         older = _foldable(state, keep)
         context = composer.summary_context(call.first, call.last)
         folded = Turn(CallKind.SUMMARY, context, reply, call.first, call.last)
-        return replace(state, turns=(folded, *state.turns[len(older) :]), seen=seen)
+        return replace(state, turns=(folded, *state.turns[len(older) :]), seen=seen, sizes=sizes)
     turn = Turn(call.kind, call.request, reply, call.first, call.last)
     if call.kind is CallKind.INTRO:
-        return replace(state, turns=(*state.turns, turn), done=True, seen=seen)
+        return replace(state, turns=(*state.turns, turn), done=True, seen=seen, sizes=sizes)
     turns = [*state.turns, turn]
     if state.next_batch + 1 >= len(batches):
         keep = 0  # the intro sees chapters, never source: every batch is a stub before it
@@ -295,10 +286,15 @@ def apply_reply(
         if not turns[i].stubbed:
             stub = composer.stub(batches[turns[i].first - 1], len(batches))
             turns[i] = replace(turns[i], request=stub, stubbed=True)
-    return replace(state, turns=tuple(turns), next_batch=state.next_batch + 1, seen=seen)
+    return replace(state, turns=tuple(turns), next_batch=state.next_batch + 1, seen=seen, sizes=sizes)
 
 
-def cached_prefix(previous: Sequence[Sequence[Message]], messages: Sequence[Message], recent: int = 3) -> int:
+CACHE_LOOKBACK = 3  # requests a cached prefix is looked for in: older ones never share more
+
+
+def cached_prefix(
+    previous: Sequence[Sequence[Message]], messages: Sequence[Message], recent: int = CACHE_LOOKBACK
+) -> int:
     """Tokens of the longest message prefix shared with one of the last few requests.
 
     The conversation only grows or changes near its end, so older requests never share more.

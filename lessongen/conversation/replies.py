@@ -10,8 +10,9 @@ from typing import Any
 
 from lessongen.conversation.dry_run import simulate
 from lessongen.conversation.fit import MAX_SCENES, CallKind, Policy
-from lessongen.conversation.history import ChatState, percentile
+from lessongen.conversation.history import ChatState
 from lessongen.conversation.prepared import Prepared
+from lessongen.conversation.seen import percentile
 from lessongen.shared.safe_read import STATE_FILE_LIMIT, read_text
 
 
