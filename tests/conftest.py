@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import Golden
+from helpers import Golden, keep_session_cache
 
 if TYPE_CHECKING:
     from fake_openai import FakeServer
@@ -79,3 +79,9 @@ def secret_scanner(tmp_path_factory: pytest.TempPathFactory) -> SecretScanner:
     from lessongen.repo.secrets import SecretScanner
 
     return SecretScanner(ProviderScanner.in_cache(tmp_path_factory.getbasetemp() / "lessongen-cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Name the session's cache folder, where seeded_cache finds the scanner's compiled rules."""
+    keep_session_cache(tmp_path_factory.getbasetemp() / "lessongen-cache")

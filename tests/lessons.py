@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
-from helpers import make_repo
+from helpers import make_repo, seeded_cache
 from typer.testing import CliRunner
 
 from lessongen.cli import app
@@ -67,7 +67,7 @@ def cli(argv: list[str], cache: Path, **env: str) -> tuple[int, str, str]:
     """Run lessongen with a clean environment; exit code, stdout, stderr."""
     env = {
         "LESSONGEN_LOCAL": "false",
-        "LESSONGEN_CACHE_DIR": str(cache),
+        "LESSONGEN_CACHE_DIR": str(seeded_cache(cache)),
         "COLUMNS": "120",
         "NO_COLOR": "1",
         **env,

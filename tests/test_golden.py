@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai import FakeServer
-from helpers import Golden, write
+from helpers import Golden, seeded_cache, write
 from typer.testing import CliRunner
 
 from lessongen.cli import app
@@ -50,7 +50,9 @@ def normalise(text: str, tmp_path: Path, server: FakeServer) -> str:
 def test_a_scripted_run_writes_the_golden_outputs(
     tmp_path: Path, golden: Golden, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LESSONGEN_CACHE_DIR", str(tmp_path / "cache"))  # nothing remembered from other tests
+    monkeypatch.setenv(
+        "LESSONGEN_CACHE_DIR", str(seeded_cache(tmp_path / "cache"))
+    )  # nothing remembered from other tests
     repo = write(tmp_path / "shapes", REPOSITORY)
     out = tmp_path / "lesson"
     argv = ["run", str(repo), "--no-git", "--output", str(out), "--max-batch-tokens", "300"]

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
-from helpers import make_repo
+from helpers import make_repo, seeded_cache
 
 from lessongen.conversation.journal import request_key
 
@@ -80,7 +80,7 @@ def environment(cache: Path) -> dict[str, str]:
         **env,
         "PYTHONPATH": path,  # the code under test, whatever is installed
         "OPENAI_API_KEY": "sk-test-" + uuid.uuid4().hex,
-        "LESSONGEN_CACHE_DIR": str(cache),
+        "LESSONGEN_CACHE_DIR": str(seeded_cache(cache)),
         "LESSONGEN_LOCAL": "false",
         "NO_COLOR": "1",
         "COLUMNS": "120",

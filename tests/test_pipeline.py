@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import make_repo, no_git
+from helpers import make_repo, no_git, seeded_cache
 
 from lessongen.config.groups import HISTORY_KEYS
 from lessongen.config.settings import resolve_settings
@@ -15,7 +15,7 @@ from lessongen.session import manifest
 
 def test_prepare_takes_its_backend_git_probe_and_caches(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", modules=3)
-    cache_dir = tmp_path / "cache"
+    cache_dir = seeded_cache(tmp_path / "cache")
     settings = resolve_settings(
         repo, {"local": False, "cache_dir": str(cache_dir), "max_batch_tokens": 800}, {}
     )

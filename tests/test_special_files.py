@@ -11,7 +11,7 @@ from types import FrameType
 
 import pytest
 from fake_openai import ChapterResponder, FakeServer
-from helpers import TINY_TEMPLATES, assert_one_line_error, make_repo, write
+from helpers import TINY_TEMPLATES, assert_one_line_error, make_repo, seeded_cache, write
 from typer.testing import CliRunner, Result
 
 from lessongen.cli import app
@@ -147,7 +147,7 @@ def test_non_finite_numbers_are_refused_from_file_flag_and_environment(
 @pytest.mark.parametrize("kind", sorted(SPECIAL))
 def test_a_special_cache_file_is_ignored(fake_openai: FakeServer, tmp_path: Path, kind: str) -> None:
     repo = make_repo(tmp_path / "repo", modules=1, lines=3)
-    cache = tmp_path / "cache"
+    cache = seeded_cache(tmp_path / "cache")
     SPECIAL[kind](cache / CACHE_FILE)  # token counts, windows and response formats
     fake_openai.responder = ChapterResponder()
     result = invoke(

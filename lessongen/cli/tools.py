@@ -10,13 +10,7 @@ import typer
 from lessongen.cli.common import guard, settings_for
 from lessongen.cli.options import BaseUrl, CacheDir, Config, Formats, Refresh, Secrets
 from lessongen.config.flags import Flags
-from lessongen.models.backend import available_models
-from lessongen.pipeline import render_existing
-from lessongen.render.source import recorded_repository
 from lessongen.render.video.speech import DEFAULT_VOICE
-from lessongen.ui.live import SceneBar
-from lessongen.ui.reports import render_models, render_written
-from lessongen.ui.terminal import make_console
 
 
 def models(
@@ -30,6 +24,11 @@ def models(
     flags = Flags(base_url=base_url, refresh=True if refresh else None, cache_dir=cache_dir)
 
     def go() -> None:
+        # imported when the command runs, so --help and usage errors stay quick
+        from lessongen.models.backend import available_models
+        from lessongen.ui.reports import render_models
+        from lessongen.ui.terminal import make_console
+
         settings = settings_for(repo, config, flags)
         render_models(make_console(), available_models(settings), settings.model.base_url)
 
@@ -59,6 +58,12 @@ def render(
     """Render an existing lesson as a web page, CodeTour tours, captions or a narrated MP4: no model call, no key."""
 
     def go() -> None:
+        from lessongen.pipeline import render_existing
+        from lessongen.render.source import recorded_repository
+        from lessongen.ui.live import SceneBar
+        from lessongen.ui.reports import render_written
+        from lessongen.ui.terminal import make_console
+
         recorded = recorded_repository(lesson)
         root = repo or recorded.root or Path(".")
         settings = settings_for(root, config, Flags(render_formats=formats, secrets=secrets))

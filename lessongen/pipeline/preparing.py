@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from lessongen.batching import make_batches
@@ -131,6 +131,13 @@ def _has_journal(settings: Settings) -> bool:
         return False
 
 
+@cache
+def provider_scanner(cache_dir: Path | None) -> ProviderScanner:
+    """The provider scanner of a cache folder, one per process: loading its compiled rules costs about
+    half a second of CPU, which a process making several plans (the tests do) then pays once."""
+    return ProviderScanner.in_cache(cache_dir)
+
+
 def read_repository(
     settings: Settings,
     counter: Counter,
@@ -139,7 +146,7 @@ def read_repository(
 ) -> RepoRead:
     """Walk the repository, screen each file for secrets and count it while the walk reads on."""
     mode = settings.walk.secrets
-    scanning = BackgroundScanner(SecretScanner(ProviderScanner.in_cache(settings.paths.cache_dir)))
+    scanning = BackgroundScanner(SecretScanner(provider_scanner(settings.paths.cache_dir)))
     sent: list[SourceFile] = []  # to the secret scanner
     with scanning, BackgroundCounter(counter, caches.tokens) as counting:  # both work as the walk reads on
 
