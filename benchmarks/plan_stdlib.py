@@ -50,6 +50,10 @@ MODEL = "gpt-4o-mini"
 MAX_FILE_BYTES = 1_000_000  # lessongen's default max_file_bytes, applied by the reference too
 SNIFF = 8192  # bytes looked at for NUL, as lessongen does
 TARGET = "full plan (walk + count + batching + simulation) no slower than the plain reference"
+WARM_RATIO = 0.3  # the warm plan's wall time, at most this share of the reference's
+WARM_TARGET = f"warm plan (unchanged tree, same cache folder) at most {WARM_RATIO}x the plain reference"
+WARM_MEMORY = 1.15  # the warm plan's peak RSS, at most this multiple of the reference's
+MEMORY_TARGET = f"warm plan's peak RSS at most {WARM_MEMORY}x the reference's"
 
 
 @dataclass
@@ -131,12 +135,13 @@ def plan_phase(root: Path, cache_dir: Path, phase: str) -> Measured:
     """lessongen's own dry run: prepare (walk, count, batch) and build_plan (simulate)."""
     from lessongen.config.settings import resolve_settings
     from lessongen.pipeline import build_plan, prepare
+    from lessongen.repo.reading import Reading
 
     settings = resolve_settings(
         root, {"exclude": EXCLUDE, "use_git": False, "cache_dir": cache_dir, "model": MODEL}, env={}
     )
     started = time.perf_counter()
-    prepared = prepare(settings)
+    prepared = prepare(settings, reading=Reading.CHANGED_FILES)  # as `lessongen plan` does
     prepared_at = time.perf_counter()
     rss_prepared = _max_rss_kb()
     plan = build_plan(prepared)
@@ -296,10 +301,24 @@ def report(root: Path, runs: dict[str, list[Measured]], rules_s: float) -> None:
         f"warm plan vs cold plan: {cold.seconds / warm.seconds:.2f}x faster "
         f"({warm.seconds:.2f} s vs {cold.seconds:.2f} s)"
     )
+    warm_ratio = warm.seconds / ref.seconds
+    memory_ratio = warm.rss_peak_kb / ref.rss_peak_kb
+    print(
+        f"warm plan vs reference: {warm_ratio:.2f}x the wall time, peak RSS {warm.rss_peak_kb / 1024:.0f} MB "
+        f"vs {ref.rss_peak_kb / 1024:.0f} MB = {memory_ratio:.2f}x (cold plan {cold.rss_peak_kb / 1024:.0f} MB)"
+    )
     verdict = "PASS" if ratio <= 1.0 else "FAIL"
     print(
         f"target: {TARGET}: {verdict} "
         f"(plan {cold.seconds:.2f} s / reference {ref.seconds:.2f} s = {ratio:.2f})"
+    )
+    print(
+        f"target: {WARM_TARGET}: {'PASS' if warm_ratio <= WARM_RATIO else 'FAIL'} "
+        f"(warm plan {warm.seconds:.2f} s / reference {ref.seconds:.2f} s = {warm_ratio:.2f})"
+    )
+    print(
+        f"target: {MEMORY_TARGET}: {'PASS' if memory_ratio <= WARM_MEMORY else 'FAIL'} "
+        f"({warm.rss_peak_kb / 1024:.0f} MB / {ref.rss_peak_kb / 1024:.0f} MB = {memory_ratio:.2f})"
     )
 
 

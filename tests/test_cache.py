@@ -87,3 +87,11 @@ def test_no_path_keeps_nothing() -> None:
     cache = Cache(None, "a", 10)
     cache.put("k", 1)
     assert cache.get("k") is None and cache.error is None
+
+
+def test_load_prefix_reads_only_the_keys_under_a_folder(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite", "stat", 100)
+    cache.put_many({"/r/a.py": 1, "/r/sub/b.py": 2, "/r0/c.py": 3, "/q/d.py": 4, "/r/\u00e9t\u00e9.py": 5})
+    Cache(tmp_path / "cache.sqlite", "other", 100).put("/r/e.py", 6)
+    found = {key: entry.value for key, entry in cache.load_prefix("/r/").items()}
+    assert found == {"/r/a.py": 1, "/r/sub/b.py": 2, "/r/\u00e9t\u00e9.py": 5}

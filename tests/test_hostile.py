@@ -27,7 +27,8 @@ from typer.testing import CliRunner, Result
 
 import lessongen.tokens.counter as counter_module
 from lessongen.cli import app
-from lessongen.repo.walk import read_source, scan_repository
+from lessongen.repo.reading import read_source
+from lessongen.repo.walk import scan_repository
 from lessongen.shared.data import SkippedPath, SourceFile
 from lessongen.tokens.counter import TokenCounter, load_encoding
 

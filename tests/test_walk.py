@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import no_git, write
 
-from lessongen.repo.walk import probe_git, read_source, scan_repository
+from lessongen.repo.reading import read_source
+from lessongen.repo.walk import probe_git, scan_repository
 from lessongen.shared.data import RepoScan, SkippedPath, SourceFile
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")

@@ -15,6 +15,7 @@ from lessongen.conversation.plan_report import plan_report
 from lessongen.conversation.reuse import Redo
 from lessongen.errors import ExitCode, UsageError
 from lessongen.pipeline import build_plan, execute, plan_advice, prepare
+from lessongen.repo.reading import Reading
 from lessongen.shared.storage import output_dir
 from lessongen.ui.live import make_observer
 from lessongen.ui.plan import render_plan
@@ -72,7 +73,7 @@ def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
 
 
 def _plan(settings: Settings, as_json: bool, list_skipped: bool, redo: Redo | None) -> None:
-    prepared = prepare(settings, redo=redo)
+    prepared = prepare(settings, redo=redo, reading=Reading.CHANGED_FILES)  # unchanged files unread
     notes = make_console(stderr=True)
     for note in prepared.notes:
         notes.print(f"note: {note}", soft_wrap=True)

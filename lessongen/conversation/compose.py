@@ -46,6 +46,12 @@ def file_close(part: FilePart) -> str:
     return f'</file id="{part.digest[:12]}">\n'
 
 
+def tag_joins(head: str, ends_with_newline: bool) -> bool:
+    """Whether a file's opening tag must be counted together with its text (see Composer): the text
+    starts with a character the tag's last token merges with, or it lacks its final newline."""
+    return head.startswith(_JOINS_TAG) or not ends_with_newline
+
+
 def file_body(part: FilePart) -> str:
     """A part's text, ending with a newline so the next tag starts a fresh line."""
     return part.text if part.text.endswith("\n") else part.text + "\n"
@@ -101,7 +107,8 @@ class Composer:
         )
         pieces = [header]
         for part in batch.parts:
-            pieces += [file_open(part), file_body(part), file_close(part)]
+            # A plan's unread part (its tag never joins its text) stands in by its digest, in the tag.
+            pieces += [file_open(part), "" if part.unread else file_body(part), file_close(part)]
         key = (id(batch), count, scenes)
         known = self._batch_tokens.get(key)
         if known is None or known[0] is not batch:
@@ -113,9 +120,10 @@ class Composer:
         tokens = self.counter.count(header)
         tags: list[str] = []
         for part in batch.parts:
-            opening, body = file_open(part), file_body(part)
+            opening = file_open(part)
+            body = "" if part.unread else file_body(part)
             tags.append(file_close(part))
-            if body.startswith(_JOINS_TAG) or not part.text.endswith("\n"):
+            if not part.unread and tag_joins(body[:1], part.text.endswith("\n")):
                 # The tag's last token would merge with a leading newline or slash: count them together.
                 tokens += self.counter.count(opening + body)
             else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lessongen.batching import make_batches
 from lessongen.config.settings import Settings
-from lessongen.conversation.compose import Composer
+from lessongen.conversation.compose import Composer, tag_joins
 from lessongen.conversation.fit import MIN_BATCH_TOKENS
 from lessongen.conversation.history import make_policy
 from lessongen.conversation.journal import Journal
@@ -17,7 +17,10 @@ from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
 from lessongen.conversation.replies import earlier_note, read_reply_sizes, with_reply_sizes
 from lessongen.conversation.reuse import Redo
+from lessongen.errors import UsageError
 from lessongen.models.backend import Backend, choose_backend
+from lessongen.repo.known_secrets import KnownRedaction, KnownSecrets
+from lessongen.repo.reading import Reading, read_source
 from lessongen.repo.secret_scanner import ProviderScanner
 from lessongen.repo.secret_worker import BackgroundScanner
 from lessongen.repo.secrets import (
@@ -31,6 +34,7 @@ from lessongen.repo.secrets import (
     screen_paths,
     screen_texts,
 )
+from lessongen.repo.stat_index import StatIndex
 from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.session import with_reuse
 from lessongen.shared.cache import cache_file
@@ -47,19 +51,26 @@ class Caches:
 
     tokens: TokenCache
     clean: TokenCache  # digest -> findings (0: clean), for the scanner version that found them
+    files: StatIndex  # path and stat -> what reading the file gave
+    found: KnownSecrets  # what the scan found in contents and paths, for the scanner version
 
     @classmethod
     def open(cls, cache_dir: Path | None, encoding: str) -> Caches:
         """The caches in `cache_dir` (None: in memory only) for counts in `encoding`."""
         path = cache_file(cache_dir)
         return cls(
-            TokenCache(path, f"tokens:{encoding}"), TokenCache(path, f"secrets-scan:{scanner_version()}")
+            TokenCache(path, f"tokens:{encoding}"),
+            TokenCache(path, f"secrets-scan:{scanner_version()}"),
+            StatIndex(path),
+            KnownSecrets(path, scanner_version()),
         )
 
     def flush(self) -> None:
         """Write what was learned; a cache that cannot be written only costs time next run."""
         self.tokens.flush()
         self.clean.flush()
+        self.files.flush()
+        self.found.flush()
 
 
 @dataclass(frozen=True)
@@ -78,13 +89,15 @@ def prepare(
     caches: Caches | None = None,
     resume: bool = False,
     redo: Redo | None = None,
+    reading: Reading = Reading.EVERY_FILE,
 ) -> Prepared:
     """Resolve the model, walk and count the repository, and cut it into batches.
 
     When resuming, the saved run's batch budget is kept if it still fits (for example after a smaller
     real window was learned from the server), so the batches, and the answers saved for them, stay.
     With `redo` (an update: what to ask again besides what changed), the previous lesson's other
-    chapters are reused.
+    chapters are reused. A plan (`Reading.CHANGED_FILES`) leaves files unchanged since they were read
+    unread where it can.
     """
     backend = backend or choose_backend(settings)
     counter = backend.counter
@@ -99,8 +112,10 @@ def prepare(
     earlier = read_reply_sizes(output_dir(settings) / "run.json")
     if earlier is not None:  # the calls are planned with the replies an earlier run really had
         policy = with_reply_sizes(policy, earlier)
-    read = read_repository(settings, counter, caches, git_probe)
-    batches = cut_batches(read.parts, budget, composer, CachedCounter(counter, caches.tokens))
+    read = read_repository(settings, counter, caches, git_probe, reading)
+    cached = CachedCounter(counter, caches.tokens)
+    load = partial(_read_unread, read.scan.root, settings.walk.max_file_bytes, cached)
+    batches = cut_batches(read.parts, budget, composer, cached, load)
     caches.flush()
     prepared = Prepared(
         settings=settings,
@@ -112,7 +127,9 @@ def prepare(
         batches=batches,
         budget=budget,
         system_tokens=system_tokens,
-        notes=tuple(n for n in (backend.notice, caches.tokens.error, earlier_note(earlier)) if n),
+        notes=tuple(
+            n for n in (backend.notice, caches.tokens.error, caches.files.error, earlier_note(earlier)) if n
+        ),
         secrets=read.findings,
     )
     return prepared if redo is None else with_reuse(prepared, redo)
@@ -143,9 +160,29 @@ def read_repository(
     counter: Counter,
     caches: Caches,
     git_probe: Callable[[Path], GitView | None] = probe_git,
+    reading: Reading = Reading.EVERY_FILE,
 ) -> RepoRead:
     """Walk the repository, screen each file for secrets and count it while the walk reads on."""
     mode = settings.walk.secrets
+
+    redacted: dict[str, KnownRedaction] = {}  # by path: unread files whose secrets are known
+
+    def reuse(file: SourceFile) -> bool:
+        # A plan goes on without the text of a file it knows clean, or knows the redaction of, when the
+        # text it would send is counted and its tag counts alone.
+        facts, digest = file.unread, file.digest
+        if mode is not SecretsMode.OFF and caches.clean.get(digest) != 0:
+            known = caches.found.redaction(digest) if caches.clean.get(digest) else None
+            if known is None:
+                return False
+            facts, digest = known.facts, known.digest
+            redacted[file.path] = known
+        return (
+            facts is not None
+            and not tag_joins(facts.head, facts.ends_with_newline)
+            and caches.tokens.get(digest) is not None
+        )
+
     scanning = BackgroundScanner(SecretScanner(provider_scanner(settings.paths.cache_dir)))
     sent: list[SourceFile] = []  # to the secret scanner
     with scanning, BackgroundCounter(counter, caches.tokens) as counting:  # both work as the walk reads on
@@ -153,6 +190,8 @@ def read_repository(
         def screen(file: SourceFile) -> None:
             # Secrets are looked for in the scanner's worker process as the walk goes on; a file that
             # holds one is counted again, redacted, once the policy has been applied after the walk.
+            if file.unread is not None:  # known clean or redacted, and counted
+                return
             if mode is not SecretsMode.OFF and caches.clean.get(file.digest) != 0:
                 scanning.add(file)
                 sent.append(file)
@@ -167,22 +206,69 @@ def read_repository(
             skip_dirs=(output_dir(settings),),
             git_probe=git_probe,
             on_file=screen,
+            index=caches.files,
+            reuse=reuse if reading is Reading.CHANGED_FILES else None,
         )
         findings: tuple[SecretFinding, ...] = ()
         if mode is not SecretsMode.OFF:
-            found, names = scanning.finish([*(f.path for f in scan.files), *(s.path for s in scan.skipped)])
-            caches.clean.put_many({f.digest: len(found[f.path][1]) if f.path in found else 0 for f in sent})
+            scan, found, names = _secrets_found(scan, scanning, sent, caches, redacted)
             scan, findings = _screened_scan(scan, found, names, mode)
         return RepoRead(scan, counting.parts(scan.files), findings)
 
 
+def _secrets_found(
+    scan: RepoScan,
+    scanning: BackgroundScanner,
+    sent: Sequence[SourceFile],
+    caches: Caches,
+    redacted: Mapping[str, KnownRedaction],
+) -> tuple[RepoScan, dict[str, Redaction], PathNames]:
+    """What the scanner found in the files sent to it and in every path, with what is known of unread
+    files; the scanner is not asked at all when everything is known."""
+    paths = [*(f.path for f in scan.files), *(s.path for s in scan.skipped)]
+    names = caches.found.names(paths)
+    found: dict[str, Redaction] = {}
+    if sent or names is None:
+        found, names = scanning.finish(paths)
+        caches.clean.put_many({f.digest: len(found[f.path][1]) if f.path in found else 0 for f in sent})
+        for file in sent:
+            if file.path in found:
+                caches.found.remember(file, found[file.path])
+        caches.found.remember_names(paths, names)
+    files: list[SourceFile] = []
+    for file in scan.files:
+        known = redacted.get(file.path) if file.unread else None
+        if known is not None:
+            file, found[file.path] = known.of(file)
+        files.append(file)
+    return replace(scan, files=tuple(files)), found, names
+
+
 def cut_batches(
-    parts: Sequence[FilePart], budget: int, composer: Composer, counter: Counter
+    parts: Sequence[FilePart],
+    budget: int,
+    composer: Composer,
+    counter: Counter,
+    load: Callable[[FilePart], FilePart] | None = None,
 ) -> tuple[Batch, ...]:
-    """The parts packed into batches of at most `budget` tokens (none when nothing fits)."""
+    """The parts packed into batches of at most `budget` tokens (none when nothing fits); `load` gives a
+    plan's unread part its text when it must be split."""
+
+    def split(part: FilePart, limit: int) -> tuple[FilePart, ...]:
+        return split_part(load(part) if load is not None and part.unread else part, limit, counter)
+
     if budget <= 0:
         return ()
-    return make_batches(parts, budget, partial(split_part, counter=counter), composer.part_overhead)
+    return make_batches(parts, budget, split, composer.part_overhead)
+
+
+def _read_unread(root: Path, cap: int, counter: Counter, part: FilePart) -> FilePart:
+    """A plan's unread part of a clean file with its text, read now; counted again if it changed since."""
+    found = read_source(root / part.path, part.path, 0, cap)
+    if not isinstance(found, SourceFile):
+        raise UsageError(f"{part.path} changed while it was planned ({found.reason})", "plan again")
+    tokens = part.tokens if found.digest == part.digest else counter.count(found.text)
+    return replace(part, text=found.text, tokens=tokens, digest=found.digest, unread=False)
 
 
 def _screened_scan(

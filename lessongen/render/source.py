@@ -11,9 +11,9 @@ from typing import Any
 
 from lessongen.errors import UsageError
 from lessongen.render.base import Lesson
+from lessongen.repo.reading import read_source
 from lessongen.repo.secret_scanner import ProviderScanner
 from lessongen.repo.secrets import SecretScanner, SecretsMode, apply_secrets_policy
-from lessongen.repo.walk import read_source
 from lessongen.script.assemble import Script
 from lessongen.script.reader import ScriptFormatError, script_from_json
 from lessongen.shared.data import GitOrigin, SourceFile

@@ -195,9 +195,9 @@ def _on_lines(numbers: Sequence[int], most: int) -> str:
 
 def _redacted(file: SourceFile, text: str, count: int) -> SourceFile:
     note = f"{count} secret(s) redacted"
-    return replace(
-        file, text=text, digest=text_digest(text), note=f"{file.note}; {note}" if file.note else note
-    )
+    # A plan's unread file comes with the digest of its redacted text, remembered when it was scanned.
+    digest = file.digest if file.unread else text_digest(text)
+    return replace(file, text=text, digest=digest, note=f"{file.note}; {note}" if file.note else note)
 
 
 def apply_secrets_policy(

@@ -1,4 +1,4 @@
-"""Walking the repository: the one place that reads the disk for source files."""
+"""Walking the repository: the one place that walks the disk for source files (repo/reading.py reads each)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from lessongen.repo.encoding import decode
-from lessongen.repo.exclusions import content_reason, default_dir_reason, default_file_reason
+from lessongen.repo.exclusions import default_dir_reason, default_file_reason
 from lessongen.repo.ignore import IgnoreFile, RuleLayer, Selection, decide, layer_from_lines
-from lessongen.shared.data import RepoScan, SkippedPath, SourceFile, content_digest
+from lessongen.repo.reading import Reader, Reuse, read_candidate, read_source
+from lessongen.repo.stat_index import StatIndex
+from lessongen.shared.data import RepoScan, SkippedPath, SourceFile
 from lessongen.shared.layout import LESSON_FILES, RENDERED_DIRS, STATE_DIR
-from lessongen.shared.safe_read import SMALL_FILE_LIMIT, open_regular, read_text
+from lessongen.shared.safe_read import SMALL_FILE_LIMIT, read_text
 
 OWN_OUTPUT = "lessongen output"
-_SNIFF = 8192
-_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -84,50 +82,6 @@ def _fallback_git(root: Path) -> GitView | None:
     )
 
 
-def _read_capped(handle: BinaryIO, cap: int) -> bytes:
-    """Up to cap + 1 bytes in bounded pieces, stopping after the first piece that holds a NUL.
-
-    A binary file is known from its first piece, so a huge file of zeros (even with a high cap) costs
-    one small read; and no read asks for cap + 1 bytes at once (Python allocates the size asked for).
-    """
-    chunks: list[bytes] = []
-    total, size = 0, _SNIFF
-    while total <= cap:
-        wanted = min(size, cap + 1 - total)
-        chunk = handle.read(wanted)
-        chunks.append(chunk)
-        total += len(chunk)
-        if len(chunk) < wanted or b"\0" in chunk:  # a buffered read comes back short only at the end
-            break
-        size = _PIECE
-    return b"".join(chunks)
-
-
-def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | SkippedPath:
-    """Read one candidate file as text, or say why it is left out."""
-    if size > cap:
-        return SkippedPath(rel, "too large", f"{size:,} bytes > max_file_bytes {cap:,}")
-    try:
-        with open_regular(path) as handle:  # swapped for a FIFO since the walk saw it: refused
-            data = _read_capped(handle, cap)
-    except OSError as exc:
-        return SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__)
-    if len(data) > cap:
-        return SkippedPath(rel, "too large", f"more than max_file_bytes {cap:,}")
-    if b"\0" in data:  # anywhere in the file, not only in the first block
-        return SkippedPath(rel, "binary", "NUL bytes")
-    decoded = decode(data)
-    if decoded is None:
-        return SkippedPath(rel, "binary", "not text in any encoding")
-    text, note = decoded.text.removeprefix("\ufeff").replace("\r\n", "\n"), decoded.note
-    if not text.strip():
-        return SkippedPath(rel, "empty")
-    reason = content_reason(rel, text[:_SNIFF])
-    if reason:
-        return SkippedPath(rel, reason)
-    return SourceFile(path=rel, text=text, digest=content_digest(data), size=len(data), note=note)
-
-
 def _ignore_layers(folder: Path, rel: str) -> list[RuleLayer]:
     layers: list[RuleLayer] = []
     for name, reason in (
@@ -158,12 +112,16 @@ def scan_repository(
     use_git: bool = True,
     skip_dirs: Sequence[Path] = (),
     git_probe: Callable[[Path], GitView | None] = probe_git,
-    read: Callable[[Path, str, int, int], SourceFile | SkippedPath] = read_source,
+    read: Reader = read_source,
     on_file: Callable[[SourceFile], None] | None = None,
+    index: StatIndex | None = None,
+    reuse: Reuse | None = None,
 ) -> RepoScan:
     """Walk `root` and read every file that may be sent, keeping a reason for each path left out.
 
-    `on_file` sees each file as soon as it is read, so counting can start while the walk goes on.
+    `on_file` sees each file as soon as it is read, so counting can start while the walk goes on. What
+    is read is remembered in `index`; with `reuse`, a file the index knows unchanged is not read when
+    `reuse` accepts what is known of it (a plan's choice: it is then unread, without its text).
     """
     root = root.resolve()
     selection = Selection.from_globs(include, exclude)
@@ -173,7 +131,7 @@ def scan_repository(
     own = {p.resolve() for p in skip_dirs}
     at_root = _root_outputs(root, own)
     skipped: list[SkippedPath] = []
-    candidates: list[tuple[Path, str, int]] = []
+    candidates: list[tuple[Path, str, os.stat_result]] = []
     stack: list[tuple[str, tuple[RuleLayer, ...]]] = [("", git.layers if git else ())]
     while stack:
         rel_dir, inherited = stack.pop()
@@ -200,7 +158,7 @@ def scan_repository(
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = entry.is_file(follow_symlinks=False)
-                size = entry.stat(follow_symlinks=False).st_size if is_file else 0
+                info = entry.stat(follow_symlinks=False) if is_file else None
             except OSError as exc:
                 skipped.append(SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__))
                 continue
@@ -210,18 +168,20 @@ def scan_repository(
                     skipped.append(SkippedPath(rel + "/", reason))
                 else:
                     subdirs.append((rel, layers))
-            elif not is_file:
+            elif info is None:  # neither a folder nor a regular file
                 skipped.append(SkippedPath(rel, "not a regular file"))
             else:
                 reason = _file_reason(entry.name, rel, layers, selection, tracked)
                 if reason:
                     skipped.append(SkippedPath(rel, reason))
                 else:
-                    candidates.append((Path(entry.path), rel, size))
+                    candidates.append((Path(entry.path), rel, info))
         stack.extend(reversed(subdirs))
     files: list[SourceFile] = []
-    for path, rel, size in candidates:
-        result = _read_candidate(read, path, rel, size, max_file_bytes)
+    if index is not None:
+        index.open(root)
+    for path, rel, info in candidates:
+        result = read_candidate(read, path, rel, info, max_file_bytes, index, reuse)
         if isinstance(result, SourceFile):
             files.append(result)
             if on_file is not None:
@@ -257,15 +217,6 @@ def _utf8_name(name: str) -> bool:
 def _shown(rel: str) -> str:
     """A path with each undecodable byte replaced by U+FFFD, safe to print and to write as UTF-8."""
     return rel.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _read_candidate(
-    read: Callable[[Path, str, int, int], SourceFile | SkippedPath], path: Path, rel: str, size: int, cap: int
-) -> SourceFile | SkippedPath:
-    try:
-        return read(path, rel, size, cap)
-    except OSError as exc:  # a reader that raises still costs one file, not the whole scan
-        return SkippedPath(rel, "unreadable", exc.strerror or type(exc).__name__)
 
 
 def _dir_reason(

@@ -1,10 +1,11 @@
 """What lessongen remembers between runs: small JSON values by (namespace, key) in one SQLite file.
 
-Token counts, clean secret scans, discovered windows and response formats all live here. Every write
-is one transaction, so the file holds the old rows or the new ones. Each namespace keeps at most
-`max_rows` rows: the ones used least recently are pruned when new ones are written. Any failure (a
-corrupt, locked or unwritable file, a FIFO or a device in its place, a row that is not JSON) turns the
-cache off for the rest of the run with a note in `error`: the run goes on, only slower.
+Token counts, clean secret scans, the stat index of files already read, discovered windows and response
+formats all live here. Every write is one transaction, so the file holds the old rows or the new ones.
+Each namespace keeps at most `max_rows` rows: the ones used least recently are pruned when new ones are
+written. Any failure (a corrupt, locked or unwritable file, a FIFO or a device in its place, a row that
+is not JSON) turns the cache off for the rest of the run with a note in `error`: the run goes on, only
+slower.
 """
 
 from __future__ import annotations
@@ -88,6 +89,17 @@ class Cache:
 
         def read(db: sqlite3.Connection) -> dict[str, Entry]:
             rows = db.execute(query, (self.namespace,))
+            return {str(k): Entry(json.loads(v), float(u)) for k, v, u in rows}
+
+        return self._run(read) or {}
+
+    def load_prefix(self, prefix: str) -> dict[str, Entry]:
+        """The entries of the namespace whose key starts with `prefix` (found through the key's index)."""
+        query = "SELECT key, value, used FROM entries WHERE namespace = ? AND key >= ? AND key < ?"
+
+        def read(db: sqlite3.Connection) -> dict[str, Entry]:
+            # U+10FFFF sorts after every character SQLite's binary collation can meet after the prefix.
+            rows = db.execute(query, (self.namespace, prefix, prefix + "\U0010ffff"))
             return {str(k): Entry(json.loads(v), float(u)) for k, v, u in rows}
 
         return self._run(read) or {}

@@ -18,19 +18,35 @@ def text_digest(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Unread:
+    """What a plan knows of a file it did not read because it is unchanged since an earlier read."""
+
+    lines: int
+    head: str  # the text's first character ("" for an empty text)
+    ends_with_newline: bool
+
+    @classmethod
+    def of(cls, text: str) -> Unread:
+        """The facts of a text that stand in for it."""
+        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        return cls(lines, text[:1], text.endswith("\n"))
+
+
+@dataclass(frozen=True)
 class SourceFile:
     """A text file of the repository that may be sent to the model."""
 
     path: str  # relative, with forward slashes
-    text: str
+    text: str  # "" when `unread`
     digest: str  # content_digest of the raw bytes (of the text once redacted): caches, change detection
     size: int
     note: str = ""  # e.g. "invalid UTF-8 replaced"
+    unread: Unread | None = None  # set only by a plan, for a file known from the stat index
 
     @property
     def line_count(self) -> int:
         """Lines in the file (a last line without a newline counts)."""
-        return self.text.count("\n") + (0 if self.text.endswith("\n") or not self.text else 1)
+        return (self.unread or Unread.of(self.text)).lines
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class FilePart:
     parts: int = 1
     start_line: int = 1
     end_line: int = 1
+    unread: bool = False  # a plan's whole-file part of a file it did not read: `text` is ""
 
     @property
     def label(self) -> str:

@@ -195,7 +195,8 @@ def _remember(
 
 
 def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache) -> tuple[FilePart, ...]:
-    """One whole-file part per file with its token count, counting only content the cache lacks.
+    """One whole-file part per file with its token count, counting only content the cache lacks (a plan
+    leaves a file unread only when the cache holds its count).
 
     With a line-additive counter, large files are counted as safe pieces: the work spreads evenly
     over the cores, and each piece's count is remembered so splitting the file later costs nothing.
@@ -211,6 +212,7 @@ def count_files(files: Sequence[SourceFile], counter: Counter, cache: TokenCache
             digest=f.digest,
             start_line=1,
             end_line=max(f.line_count, 1),
+            unread=f.unread is not None,
         )
         for f in files
     )
