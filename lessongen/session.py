@@ -12,14 +12,15 @@ from lessongen.conversation.dry_run import Plan
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.journal import Journal, explain_changes
 from lessongen.conversation.ledger import LedgerEntry
-from lessongen.conversation.lesson_record import made_with, read_previous, save_record
+from lessongen.conversation.lesson_record import REDO_HINT, made_with, read_previous, save_record
 from lessongen.conversation.live_run import Conversation
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.reuse import Redo, check_same_run, decide
 from lessongen.errors import OutputError, UsageError
 from lessongen.script.anchors import check_chapters, uncovered_files
-from lessongen.script.assemble import SCHEMA_VERSION, Script
+from lessongen.script.assemble import SCHEMA_VERSION, Script, chapter_headings
 from lessongen.script.outputs import existing_outputs, remove_outputs
+from lessongen.script.reader import ScriptFormatError, script_from_json
 from lessongen.shared.storage import output_dir, read_json
 
 
@@ -97,15 +98,19 @@ def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool
 def with_reuse(prepared: Prepared, redo: Redo) -> Prepared:
     """An update or a redo: the chapters of the lesson in the output folder that this run reuses."""
     folder = output_dir(prepared.settings)
-    previous = read_previous(folder)
-    if previous is None:
+    if not (folder / "script.json").is_file():
         if redo != Redo():
             raise UsageError(
                 f"--redo: {folder} holds no lesson", "run without --redo first, or pass --output"
             )
-        return replace(
-            prepared, notes=(*prepared.notes, f"nothing to update in {folder}: a new lesson is made")
-        )
+        note = f"nothing to update in {folder}: a new lesson is made"
+        return replace(prepared, notes=(*prepared.notes, note))
+    try:
+        script = script_from_json(read_json(folder / "script.json"))
+    except (OutputError, ScriptFormatError) as exc:
+        reason = exc.message if isinstance(exc, OutputError) else str(exc)
+        raise UsageError(f"the lesson in {folder} cannot be read ({reason})", REDO_HINT) from None
+    previous = read_previous(folder, script.chapters, chapter_headings(script.chapters), script.complete)
     check_same_run(previous.made_with, made_with(manifest(prepared)))
     return replace(prepared, reuse=decide(previous, prepared.batches, prepared.composer, redo))
 

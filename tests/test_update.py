@@ -337,3 +337,19 @@ def test_update_of_an_empty_folder_makes_a_new_lesson(tmp_path: Path, fake_opena
     assert len(fake_openai.chat_requests) == 3
     result = invoke(fake_openai, "run", repo, tmp_path / "other", tmp_path / "cache", "--redo", "1")
     assert_one_line_error(result, 2, "holds no lesson")
+
+
+def test_a_lesson_without_its_record_or_with_another_script_is_refused(lesson: Lesson) -> None:
+    record = lesson.out / ".lessongen" / "lesson.json"
+    saved = record.read_text()
+    record.unlink()
+    result, sent = lesson.run("--update")
+    assert_one_line_error(result, 2, "has no record of its batches")
+    assert sent == []
+    record.write_text(saved)
+    script = lesson.script()
+    script["chapters"] = script["chapters"][:-1]
+    (lesson.out / "script.json").write_text(json.dumps(script))
+    result, sent = lesson.run("--update")
+    assert_one_line_error(result, 2, "does not match its record")
+    assert sent == []

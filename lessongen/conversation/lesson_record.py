@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from lessongen.errors import OutputError, UsageError
-from lessongen.script.assemble import chapter_headings
-from lessongen.script.reader import ScriptFormatError, script_from_json
 from lessongen.script.scenes import Chapter
 from lessongen.shared.data import Batch, content_digest
 from lessongen.shared.layout import STATE_DIR
@@ -22,7 +20,7 @@ from lessongen.shared.storage import read_json, write_json
 
 RECORD_FILE = f"{STATE_DIR}/lesson.json"
 _VERSION = 1
-_REDO = "pass --force to start over: every chapter is paid for again"
+REDO_HINT = "pass --force to start over: every chapter is paid for again"
 
 
 def batch_digest(batch: Batch) -> str:
@@ -92,22 +90,17 @@ def _recorded(raw: object) -> RecordedChapter:
     return RecordedChapter(source, digest, tuple(str(p) for p in paths), reply)
 
 
-def read_previous(folder: Path) -> PreviousLesson | None:
-    """The lesson in `folder` with its record; None when the folder holds no lesson.
+def read_previous(
+    folder: Path, chapters: Sequence[Chapter], headings: Sequence[str], complete: bool
+) -> PreviousLesson:
+    """The lesson in `folder` (its chapters as script.json holds them, read by the caller) with its record.
 
     A lesson without a matching record (made by an older version, or edited by hand) is refused:
     nothing would say which batch each chapter answers.
     """
-    if not (folder / "script.json").is_file():
-        return None
-    try:
-        script = script_from_json(read_json(folder / "script.json"))
-    except (OutputError, ScriptFormatError) as exc:
-        reason = exc.message if isinstance(exc, OutputError) else str(exc)
-        raise UsageError(f"the lesson in {folder} cannot be read ({reason})", _REDO) from None
     if not (folder / RECORD_FILE).is_file():
         raise UsageError(
-            f"the lesson in {folder} has no record of its batches (made by an older lessongen)", _REDO
+            f"the lesson in {folder} has no record of its batches (made by an older lessongen)", REDO_HINT
         )
     try:
         data = read_json(folder / RECORD_FILE)
@@ -119,9 +112,9 @@ def read_previous(folder: Path) -> PreviousLesson | None:
         records = tuple(_recorded(c) for c in chapters_raw)
     except (OutputError, ValueError) as exc:
         reason = exc.message if isinstance(exc, OutputError) else str(exc)
-        raise UsageError(f"the record of the lesson in {folder} is damaged ({reason})", _REDO) from None
-    if tuple(r.source for r in records) != tuple(c.source for c in script.chapters):
+        raise UsageError(f"the record of the lesson in {folder} is damaged ({reason})", REDO_HINT) from None
+    if tuple(r.source for r in records) != tuple(c.source for c in chapters):
         raise UsageError(
-            f"the lesson in {folder} does not match its record (was script.json replaced?)", _REDO
+            f"the lesson in {folder} does not match its record (was script.json replaced?)", REDO_HINT
         )
-    return PreviousLesson(script.chapters, records, chapter_headings(script.chapters), made, script.complete)
+    return PreviousLesson(tuple(chapters), records, tuple(headings), made, complete)
