@@ -192,6 +192,7 @@ def next_step(
     while not state.done:
         kind, request, first, last, scenes = _request(state, batches, composer, policy)
         last = last or first
+        answer = reused.get(first) if reused else None  # an answer of a previous lesson: no call
         reply = expected_reply(policy, state, kind, scenes)
         history = state.messages()
         tokens = composer.prompt_tokens(history) + request.tokens
@@ -203,7 +204,8 @@ def next_step(
         # The calls left to make: batch calls and the intro, less the answers reused from a lesson.
         remaining = len(batches) - state.next_batch + 1
         remaining -= sum(n > state.next_batch or n == 0 for n in reused) if reused else 0
-        pays = not over and _summary_pays(state, policy, remaining, summary_reply, spared)
+        # Only a call made can pay for a summary; before a reused answer only the threshold forces one.
+        pays = answer is None and not over and _summary_pays(state, policy, remaining, summary_reply, spared)
         if older and (over or pays):
             ask = composer.summary_request(summary_words(summary_reply))
             asked = composer.prompt_tokens(history) + ask.tokens
@@ -228,7 +230,6 @@ def next_step(
             state = _fold_without_model(state, composer, drop)
             continue
         call = PendingCall(kind, (*history, request), request, tokens, first, last, scenes, reply)
-        answer = reused.get(call.first) if reused else None
         if answer is None:
             return Step(state, call)
         state = apply_reply(state, call, answer, batches, composer, policy.keep_recent)
