@@ -445,6 +445,36 @@ def test_long_runs_of_trigger_words_complete(secret_scanner: SecretScanner) -> N
         assert found("x.txt", text, secret_scanner) == ()
 
 
+@pytest.mark.parametrize(
+    "hostile",
+    ["key=" * 50_000, "?access_token=" * 15_000, ("token=" * 40 + "\n") * 1_000, "x_secret_" * 20_000],
+    ids=["key=key=", "access_token", "token-lines", "one-long-name"],
+)
+def test_a_hostile_line_of_assignments_completes_and_a_secret_after_it_is_found(
+    hostile: str, secret_scanner: SecretScanner
+) -> None:
+    # Every anchor starts a value thousands of characters long: each is read once, not from every anchor
+    # inside it (this took minutes per megabyte).
+    value = fake(BASE62, 32, "after-hostile")
+    text = f"{hostile}\napi_key = '{value}'\n"
+    redacted, findings = redact(text, "settings.env", secret_scanner)
+    assert value not in redacted
+    assert text.count("\n", 0, text.index(value)) + 1 in [f.line for f in findings]
+
+
+def test_a_secret_at_the_end_of_an_overlong_run_or_inside_a_harmless_value_is_found(
+    secret_scanner: SecretScanner,
+) -> None:
+    value = fake(BASE62, 32, "run-end")
+    for text in (
+        "x" * 10_000 + f"api_key={value}",  # no break in 10,000 characters, then the value at the end
+        "x" * 10_000 + f"api_key={value};" + "y" * 10_000,
+        f"AUTH_HEADER=x-api-key={value}\n",  # a harmless name's value holds an assignment of a secret
+    ):
+        redacted, findings = redact(text, "settings.env", secret_scanner)
+        assert value not in redacted and findings, text[-60:]
+
+
 # --- the policy over files ---------------------------------------------------------------------------
 
 

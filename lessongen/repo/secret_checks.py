@@ -82,10 +82,13 @@ def placeholder(value: str, shortest: int = 8) -> bool:
     return len(value) < shortest or value.startswith("$") or any(p in low for p in _PLACEHOLDERS)
 
 
+_LONGEST_NAME = 256
+
+
 def name_of(m: re.Match[str]) -> str:
     """The whole name a value is assigned to, from the identifier's start to the operator."""
-    start = m.start()
-    while start > 0 and (m.string[start - 1].isalnum() or m.string[start - 1] in "_.-"):
+    start, stop = m.start(), max(m.start() - _LONGEST_NAME, 0)  # bounded: a hostile line is one name
+    while start > stop and (m.string[start - 1].isalnum() or m.string[start - 1] in "_.-"):
         start -= 1
     name = m.string[start : m.start("v")]
     return re.split(r"[\"'\]\s:=>]", name, maxsplit=1)[0]

@@ -18,8 +18,14 @@ _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|(.))", re.DOTALL)
 _SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/", '"': '"', "\\": "\\", "'": "'"}
 # Two string literals joined by `+`, `..`, `.` or white space, where the characters either side could
 # belong to one token: "ghp_ab" + "cd", 'ab' 'cd'. A message split after a space or a full stop is not.
-_JOIN = re.compile(
-    r"([\"'])(?<=[A-Za-z0-9_+/=-][\"'])(?:[ \t]*(?:\+|\.\.?)[ \t\r\n]*|[ \t]*\\?\r?\n[ \t]*|[ \t]+)\1(?=[A-Za-z0-9_+/=-])"
+# One pattern per quote, each starting with its quote as a literal: the regex engine then skips to
+# the next quote quickly (a pattern starting with a class of both is about three times slower).
+_TOKEN_SIDE = r"[A-Za-z0-9_+/=-]"
+_JOINS = tuple(
+    re.compile(
+        rf"{q}(?<={_TOKEN_SIDE}{q})(?:[ \t]*(?:\+|\.\.?)[ \t\r\n]*|[ \t]*\\?\r?\n[ \t]*|[ \t]+){q}(?={_TOKEN_SIDE})"
+    )
+    for q in "\"'"
 )
 
 
@@ -91,7 +97,7 @@ def joined_literals(text: str) -> View | None:
 
     Only those lines are in the view, one after another, so a file with many joins is not read twice.
     """
-    joins = list(_JOIN.finditer(text))
+    joins = sorted((m for pattern in _JOINS for m in pattern.finditer(text)), key=lambda m: m.start())
     if not joins:
         return None
     built = _Builder()
