@@ -9,7 +9,7 @@ from typing import Any
 from lessongen.conversation.dry_run import Plan
 from lessongen.conversation.journal import Journal
 from lessongen.conversation.ledger import LedgerEntry, estimate_ratio
-from lessongen.conversation.live_run import Runner, RunObserver
+from lessongen.conversation.live_run import Conversation, Runner, RunObserver
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.replies import learned, rest_of_run
 from lessongen.errors import InterruptedRun, LessongenError, OutputError, QualityError
@@ -55,34 +55,40 @@ def execute(
         raise OutputError(f"--output {folder} is a file, not a folder", "pass a folder for the lesson")
     journal = Journal(folder)
     with journal.locked():  # held until the outputs are written: one run per output folder at a time
-        return _execute(journal, prepared, plan, model, observer, resume, force, server)
+        notes = open_journal(journal, prepared, resume, force)
+        for note in notes:
+            observer.note(note)
+        chat, stopped = _converse(prepared, model, journal, observer)
+        for note in journal.damaged:
+            observer.note(note)
+            notes.append(note)
+        return _finish(prepared, plan, chat, stopped, notes, observer, server)
 
 
-def _execute(
-    journal: Journal,
-    prepared: Prepared,
-    plan: Plan,
-    model: ChatModel,
-    observer: RunObserver,
-    resume: bool,
-    force: bool,
-    server: str,
-) -> RunOutcome:
-    notes = open_journal(journal, prepared, resume, force)
-    for note in notes:
-        observer.note(note)
+def _converse(
+    prepared: Prepared, model: ChatModel, journal: Journal, observer: RunObserver
+) -> tuple[Conversation, LessongenError | None]:
+    """Every planned call, until the last or the first that stops the run (a cap, a failure, Ctrl-C)."""
     runner = Runner(prepared, model, journal, observer)
-    stopped: LessongenError | None = None
     try:
         runner.run()
     except LessongenError as exc:
-        stopped = exc
+        return runner.chat, exc
     except KeyboardInterrupt:
-        stopped = InterruptedRun("interrupted", "rerun the same command with --resume to continue")
-    chat = runner.chat
-    for note in journal.damaged:
-        observer.note(note)
-        notes.append(note)
+        return runner.chat, InterruptedRun("interrupted", "rerun the same command with --resume to continue")
+    return runner.chat, None
+
+
+def _finish(
+    prepared: Prepared,
+    plan: Plan,
+    chat: Conversation,
+    stopped: LessongenError | None,
+    notes: list[str],
+    observer: RunObserver,
+    server: str,
+) -> RunOutcome:
+    """The script, run.json and the renderings from what the conversation answered."""
     script = assemble(prepared, chat, complete=stopped is None)
     folder = output_dir(prepared.settings)
     kept = kept_lesson(folder, script, updating=prepared.reuse is not None)
