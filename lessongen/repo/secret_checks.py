@@ -35,8 +35,8 @@ def entropy(value: str) -> float:
 
 def classes(value: str) -> int:
     """How many of lower case, upper case, digits and other characters the value mixes."""
-    kinds = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
-    return sum(any(map(test, value)) for test in kinds)
+    cased = (any(map(test, value)) for test in (str.islower, str.isupper, str.isdigit))
+    return sum(cased) + (bool(value) and not value.isalnum())  # other: not every character alphanumeric
 
 
 _PLACEHOLDERS = (
@@ -83,6 +83,8 @@ def placeholder(value: str, shortest: int = 8) -> bool:
 
 
 _LONGEST_NAME = 256
+_NAME_END = re.compile(r"[\"'\]\s:=>]")
+_NAME_PARTS = re.compile(r"[_.\-]|(?<=[a-z])(?=[A-Z])")
 
 
 def name_of(m: re.Match[str]) -> str:
@@ -90,8 +92,7 @@ def name_of(m: re.Match[str]) -> str:
     start, stop = m.start(), max(m.start() - _LONGEST_NAME, 0)  # bounded: a hostile line is one name
     while start > stop and (m.string[start - 1].isalnum() or m.string[start - 1] in "_.-"):
         start -= 1
-    name = m.string[start : m.start("v")]
-    return re.split(r"[\"'\]\s:=>]", name, maxsplit=1)[0]
+    return _NAME_END.split(m.string[start : m.start("v")], maxsplit=1)[0]
 
 
 def ordinary(value: str) -> bool:
@@ -101,12 +102,12 @@ def ordinary(value: str) -> bool:
 
 def generated(value: str, quoted: bool = True) -> bool:
     """A value that looks generated: not words, an id, a digest, a placeholder or an expression."""
+    if not quoted and (not any(map(str.isdigit, value)) or _DOTTED.fullmatch(value)):
+        return False  # unquoted: more likely an expression than a literal (checked first: it is cheap)
     if placeholder(value) or classes(value) < 2 or _WORDS.fullmatch(value) or _NOT_SECRET.search(value):
         return False
     if ordinary(value):
         return False
-    if not quoted and (_DOTTED.fullmatch(value) or not any(map(str.isdigit, value))):
-        return False  # unquoted: more likely an expression than a literal
     if sum(map(len, _CAPITALIZED.findall(value))) >= 0.7 * len(value):
         return False  # CamelCase words such as Ec2InstanceMetadata (0.1% to 0.7% of random tokens)
     if len(value) < 16:  # a short password counts only when it mixes lower and upper case and digits
@@ -118,8 +119,9 @@ def generated(value: str, quoted: bool = True) -> bool:
 
 def high_entropy(m: re.Match[str]) -> bool:
     """A generated-looking value assigned to a secret-sounding name that is not a harmless one."""
-    name = name_of(m).lower()
-    last = re.split(r"[_.\-]|(?<=[a-z])(?=[A-Z])", name_of(m))[-1].lower()
+    written = name_of(m)
+    name = written.lower()
+    last = _NAME_PARTS.split(written)[-1].lower()
     if _HARMLESS_NAME.fullmatch(last) or HANDLE.search(name[: max(name.rfind("token"), 0)]):
         return False  # TOKEN_ALPHABET, AUTH0_CLIENT_ID, cache_token_sha1, next_page_token
     return generated(m["v"], bool(m["q"]))
