@@ -59,7 +59,7 @@ def _repo(root: Path) -> Path:
         root,
         {
             "pkg/settings.py": f'AWS_ACCESS_KEY_ID = "{_secret()}"\nREGION = "eu-west-1"\n',
-            "pkg/big.py": "".join(f"def f{i}(x):\n    return x * {i} + {i * 7}\n\n" for i in range(400)),
+            "pkg/big.py": "".join(f"def f{i}(x):\n    return x * {i} + {i * 7}\n" for i in range(600)),
             "pkg/no_newline.py": "VALUE = 1",
             "pkg/empty.py": "",
             "data/blob.bin": b"\x00\x01binary",
@@ -119,10 +119,11 @@ def test_a_warm_plan_reads_no_unchanged_file_and_plans_the_same(tmp_path: Path) 
         warm = _plan(settings)
     assert figures(warm) == figures(cold)
     assert [f.kind for f in warm.secrets] == ["aws-access-key"]
-    # Read again: the file that must be split (its lines are needed) and the one whose tag is counted
-    # with its text (it lacks a final newline). Nothing else: not the secret's file, nor the binary.
+    # Read again: only the file whose tag is counted with its text (it lacks a final newline). Not the
+    # one split in parts (cut as remembered), nor the secret's file, nor the binary.
     read_again = {Path(p).relative_to(repo.resolve()).as_posix() for p in set(warm_reads) & _sources(repo)}
-    assert read_again == {"pkg/big.py", "pkg/no_newline.py"}
+    assert read_again == {"pkg/no_newline.py"}
+    assert any(p.path == "pkg/big.py" and p.parts > 1 and p.unread for b in warm.batches for p in b.parts)
     unread = [f.path for f in warm.scan.files if f.unread is not None]
     assert "pkg/settings.py" in unread and "pkg/mod0.py" in unread
 
@@ -251,3 +252,13 @@ def test_a_moved_repository_is_read_again(tmp_path: Path) -> None:
         warm = _plan(_settings(moved, secrets="off"))
     assert os.path.realpath(moved / "pkg" / "mod0.py") in reads
     assert figures(warm)[:5] == figures(cold)[:5]
+
+
+def test_a_file_split_in_parts_is_read_when_the_budget_changes(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    _plan(_settings(repo, secrets="off"))
+    smaller = _settings(repo, secrets="off", max_batch_tokens=1000)
+    with opened() as reads:
+        warm = _plan(smaller)
+    assert os.path.realpath(repo / "pkg" / "big.py") in reads  # no cut remembered for this budget
+    assert figures(warm) == figures(_cold(smaller))

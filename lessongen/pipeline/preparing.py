@@ -40,7 +40,7 @@ from lessongen.session import with_reuse
 from lessongen.shared.cache import cache_file
 from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir
-from lessongen.tokens.cache import TokenCache
+from lessongen.tokens.cache import Piece, SplitCache, TokenCache
 from lessongen.tokens.counter import Counter
 from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
 
@@ -52,6 +52,7 @@ class Caches:
     tokens: TokenCache
     clean: TokenCache  # digest -> findings (0: clean), for the scanner version that found them
     files: StatIndex  # path and stat -> what reading the file gave
+    splits: SplitCache  # how contents larger than a batch were cut, per budget
     found: KnownSecrets  # what the scan found in contents and paths, for the scanner version
 
     @classmethod
@@ -62,6 +63,7 @@ class Caches:
             TokenCache(path, f"tokens:{encoding}"),
             TokenCache(path, f"secrets-scan:{scanner_version()}"),
             StatIndex(path),
+            SplitCache(path, f"splits:{encoding}"),
             KnownSecrets(path, scanner_version()),
         )
 
@@ -70,6 +72,7 @@ class Caches:
         self.tokens.flush()
         self.clean.flush()
         self.files.flush()
+        self.splits.flush()
         self.found.flush()
 
 
@@ -112,10 +115,10 @@ def prepare(
     earlier = read_reply_sizes(output_dir(settings) / "run.json")
     if earlier is not None:  # the calls are planned with the replies an earlier run really had
         policy = with_reply_sizes(policy, earlier)
-    read = read_repository(settings, counter, caches, git_probe, reading)
+    read = read_repository(settings, counter, caches, git_probe, reading, budget)
     cached = CachedCounter(counter, caches.tokens)
     load = partial(_read_unread, read.scan.root, settings.walk.max_file_bytes, cached)
-    batches = cut_batches(read.parts, budget, composer, cached, load)
+    batches = cut_batches(read.parts, budget, composer, cached, load, caches.splits)
     caches.flush()
     prepared = Prepared(
         settings=settings,
@@ -161,8 +164,10 @@ def read_repository(
     caches: Caches,
     git_probe: Callable[[Path], GitView | None] = probe_git,
     reading: Reading = Reading.EVERY_FILE,
+    budget: int = 0,
 ) -> RepoRead:
-    """Walk the repository, screen each file for secrets and count it while the walk reads on."""
+    """Walk the repository, screen each file for secrets and count it while the walk reads on (a plan
+    leaves a file with secrets unread only if it takes at most half the batch `budget`: never split)."""
     mode = settings.walk.secrets
 
     redacted: dict[str, KnownRedaction] = {}  # by path: unread files whose secrets are known
@@ -176,6 +181,9 @@ def read_repository(
             if known is None:
                 return False
             facts, digest = known.facts, known.digest
+            tokens = caches.tokens.get(digest)
+            if tokens is None or 2 * tokens > budget:  # it could be split: its redacted text is needed
+                return False
             redacted[file.path] = known
         return (
             facts is not None
@@ -250,16 +258,37 @@ def cut_batches(
     composer: Composer,
     counter: Counter,
     load: Callable[[FilePart], FilePart] | None = None,
+    splits: SplitCache | None = None,
 ) -> tuple[Batch, ...]:
-    """The parts packed into batches of at most `budget` tokens (none when nothing fits); `load` gives a
-    plan's unread part its text when it must be split."""
+    """The parts packed into batches of at most `budget` tokens (none when nothing fits). A plan's
+    unread part that must be split is cut as `splits` remembers, or given its text by `load`."""
 
     def split(part: FilePart, limit: int) -> tuple[FilePart, ...]:
-        return split_part(load(part) if load is not None and part.unread else part, limit, counter)
+        known = splits.get(part.digest, limit) if splits is not None and part.unread else None
+        if known is not None and not any(joins for *_, joins in known):  # no piece's text is needed
+            return tuple(
+                FilePart(part.path, "", n, digest, i + 1, len(known), first, last, unread=True)
+                for i, (n, first, last, digest, _) in enumerate(known)
+            )
+        whole = load(part) if load is not None and part.unread else part
+        pieces = split_part(whole, limit, counter)
+        if splits is not None:
+            splits.put(whole.digest, limit, [_piece(p) for p in pieces])
+        return pieces
 
     if budget <= 0:
         return ()
     return make_batches(parts, budget, split, composer.part_overhead)
+
+
+def _piece(part: FilePart) -> Piece:
+    return (
+        part.tokens,
+        part.start_line,
+        part.end_line,
+        part.digest,
+        tag_joins(part.text[:1], part.text.endswith("\n")),
+    )
 
 
 def _read_unread(root: Path, cap: int, counter: Counter, part: FilePart) -> FilePart:

@@ -11,6 +11,7 @@ from pathlib import Path
 from lessongen.shared.cache import Cache
 
 MAX_COUNTS = 200_000  # per encoding: about 20 MB, the files of many large repositories
+Piece = tuple[int, int, int, str, bool]  # a part's tokens, first and last line, digest, tag joins text
 
 
 class TokenCache:
@@ -42,6 +43,42 @@ class TokenCache:
 
     def flush(self) -> None:
         """Write new counts and mark the ones used as recent, in one transaction."""
+        self._store.put_many(self._new, self._used - self._new.keys())
+        self._new.clear()
+        self._used.clear()
+
+
+MAX_SPLITS = 20_000  # files larger than a batch: a few per repository and budget
+
+
+class SplitCache:
+    """How a file's content was cut into parts for a batch budget, without the texts: a plan of an
+    unchanged file larger than a batch needs neither its text nor the counting again."""
+
+    def __init__(self, path: Path | None, namespace: str, max_rows: int = MAX_SPLITS) -> None:
+        self._store = Cache(path, namespace, max_rows, label="token")
+        self._new: dict[str, list[Piece]] = {}
+        self._used: set[str] = set()
+
+    def get(self, digest: str, budget: int) -> list[Piece] | None:
+        """The parts (tokens, first line, last line, digest, whether the tag joins the text), or None."""
+        key = f"{digest}:{budget}"
+        entry = self._store.get(key)
+        if entry is None or not isinstance(entry.value, list):
+            return None
+        try:
+            pieces = [(int(n), int(a), int(b), str(d), bool(j)) for n, a, b, d, j in entry.value]
+        except (TypeError, ValueError):
+            return None
+        self._used.add(key)
+        return pieces
+
+    def put(self, digest: str, budget: int, pieces: list[Piece]) -> None:
+        """Remember how a content was cut (written by flush)."""
+        self._new[f"{digest}:{budget}"] = pieces
+
+    def flush(self) -> None:
+        """Write the new cuts and mark the ones used as recent, in one transaction."""
         self._store.put_many(self._new, self._used - self._new.keys())
         self._new.clear()
         self._used.clear()
