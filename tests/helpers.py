@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,14 @@ GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = (
     "LESSONGEN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py tests/test_cli.py tests/test_advice.py"
 )
+
+
+PRICED_BY = re.compile(r"genai-prices \d+\.\d+\.\d+ \(\d{4}-\d{2}-\d{2}\)")
+
+
+def undated(text: str) -> str:
+    """Output with genai-prices' version and the day its prices were read replaced (both change)."""
+    return PRICED_BY.sub("genai-prices <version> (<date>)", text)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import TINY_TEMPLATES, Golden, make_repo
+from helpers import TINY_TEMPLATES, Golden, make_repo, undated
 from test_cli import invoke
 
 from lessongen.conversation.advice import TYPICAL_SERVER, RateSource, duration, rates_from_ledger
@@ -60,7 +60,7 @@ def test_a_large_plan_is_compact_and_warns_with_advice(tmp_path: Path, golden: G
     assert "estimated time" in out
     warnings = [line for line in lines if line.startswith("warning: ")]
     assert any("max_batch_tokens" in w for w in warnings)
-    golden.check("plan_large.txt", out.replace(str(repo), "<repo>"))
+    golden.check("plan_large.txt", undated(out.replace(str(repo), "<repo>")))
 
     code, text, _ = invoke(*args, "--context-window", "4096", "--reply-tokens", "600", "--json")
     report = json.loads(text)

@@ -20,6 +20,7 @@ def test_prepare_takes_its_backend_git_probe_and_caches(tmp_path: Path) -> None:
         repo, {"local": False, "cache_dir": str(cache_dir), "max_batch_tokens": 800}, {}
     )
     backend = choose_backend(settings)
+    (cache_dir / "cache.sqlite").unlink(missing_ok=True)  # choosing the backend remembers the day's prices
     in_memory = Caches.open(None, backend.counter.encoding_name)
     prepared = prepare(settings, backend=backend, git_probe=no_git, caches=in_memory)
     assert prepared.backend is backend and prepared.model is backend.info

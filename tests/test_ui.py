@@ -11,6 +11,7 @@ from lessongen.conversation.dry_run import CallRecord
 from lessongen.conversation.history import CallKind
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.models.discovery import ModelListing
+from lessongen.models.prices import Prices
 from lessongen.ui.live import LiveObserver, PlainObserver, make_observer
 from lessongen.ui.reports import render_models
 from lessongen.ui.terminal import error, make_console
@@ -134,8 +135,9 @@ def test_models_table_shows_each_window_and_where_it_came_from() -> None:
     ]
     render_models(screen, listings, "http://127.0.0.1:8000/v1")
     lines = out.getvalue().splitlines()
-    assert lines[0].strip() == "models at http://127.0.0.1:8000/v1"
+    assert lines[0].strip() == "models at http://127.0.0.1:8000/v1; no prices known"
     rows = {line.split("│")[1].strip(): line for line in lines if "│" in line}
+    assert "input" not in out.getvalue() and "cached" not in out.getvalue()  # no price columns, none made up
     assert "32,768" in rows["qwen-coder"] and "max_model_len" in rows["qwen-coder"]
     assert "unknown" in rows["x"] and "not reported" in rows["x"]
     assert "131,072" in rows["b"] and "LM Studio (not loaded)" in rows["b"]
@@ -143,5 +145,18 @@ def test_models_table_shows_each_window_and_where_it_came_from() -> None:
 
 def test_models_table_without_a_server_is_the_catalog() -> None:
     screen, out = console()
-    render_models(screen, [ModelListing("gpt-4o-mini", 128_000, "catalog")], None)
-    assert out.getvalue().splitlines()[0].strip() == "models in the catalog"
+    priced = Prices(0.15, 0.075, 0.6, "genai-prices 1.0.0 (2026-01-15)")
+    render_models(screen, [ModelListing("gpt-4o-mini", 128_000, "catalog", prices=priced)], None)
+    title = " ".join(line.strip() for line in out.getvalue().split("┏")[0].splitlines())
+    assert title == (
+        "models in the catalog; prices in USD per 1M tokens; windows from catalog; "
+        "prices from genai-prices 1.0.0 (2026-01-15)"
+    )
+    row = next(line for line in out.getvalue().splitlines() if "gpt-4o-mini" in line)
+    assert [cell.strip() for cell in row.strip("│").split("│")] == [
+        "gpt-4o-mini",
+        "128,000",
+        "0.15",
+        "0.075",
+        "0.6",
+    ]

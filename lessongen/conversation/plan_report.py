@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lessongen.conversation.dry_run import Plan
+from lessongen.models.catalog import ModelInfo
 from lessongen.repo.secrets import SecretFinding, SecretsMode
 
 
@@ -15,6 +16,16 @@ def secrets_report(mode: SecretsMode, findings: Sequence[SecretFinding]) -> dict
         "mode": mode.value,
         "files": len({f.path for f in findings}),
         "findings": [{"path": f.path, "line": f.line, "kind": f.kind} for f in findings],
+    }
+
+
+def prices_report(model: ModelInfo) -> dict[str, Any]:
+    """The prices a plan or run used, per 1M tokens, with their source and date."""
+    return {
+        "input": model.input_price,
+        "cached_input": model.cached_input_price,
+        "output": model.output_price,
+        "source": model.price_source,
     }
 
 
@@ -46,12 +57,7 @@ def plan_report(plan: Plan) -> dict[str, Any]:
         "refuse_at_tokens": plan.policy.refuse_at,
         "batch_budget_tokens": plan.batch_budget,
         "update": plan.prepared.reuse.as_json() if plan.prepared.reuse is not None else None,
-        "prices_usd_per_million": {
-            "input": plan.model.input_price,
-            "cached_input": plan.model.cached_input_price,
-            "output": plan.model.output_price,
-            "source": plan.model.price_source,
-        },
+        "prices_usd_per_million": prices_report(plan.model),
         "files": files,
         "skipped_by_reason": dict(plan.skipped_by_reason()),
         "secrets": secrets_report(plan.secrets_mode, plan.secrets),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lessongen.config.settings import Settings
 from lessongen.errors import UsageError
@@ -15,6 +15,7 @@ from lessongen.models.discovery import (
     list_models,
 )
 from lessongen.models.local import LocalModel, bundled_model_path, local_available
+from lessongen.models.prices import MAX_PRICES, PRICES_NAMESPACE, Prices, market_prices
 from lessongen.models.seam import ChatModel, is_openai, server_url
 from lessongen.models.speed import MAX_SPEEDS, SPEED_NAMESPACE, Speed, remembered_speed, speed_key
 from lessongen.shared.cache import Cache, cache_file
@@ -95,12 +96,26 @@ def _discovered(settings: Settings, notes: list[str]) -> Window | None:
     return found.as_window() if found else None
 
 
+def _price_cache(settings: Settings) -> Cache:
+    return Cache(cache_file(settings.paths.cache_dir), PRICES_NAMESPACE, MAX_PRICES)
+
+
+def _market(settings: Settings, name: str) -> Prices | None:
+    """genai-prices' prices for a model of OpenAI's own API; other servers keep the catalog's (or none)."""
+    return market_prices(name, _price_cache(settings)) if is_openai(settings.model.base_url) else None
+
+
 def _remote(settings: Settings) -> Backend:
     model = settings.model
     notes: list[str] = []
     server = _discovered(settings, notes)
     info = resolve_model(
-        model.name, model.overrides, model.facts(), server=server, fallback=model.fallback_context_window
+        model.name,
+        model.overrides,
+        model.facts(),
+        server=server,
+        fallback=model.fallback_context_window,
+        market=_market(settings, model.name),
     )
     counter: Counter | None = None
     if not is_openai(model.base_url):
@@ -132,14 +147,21 @@ def choose_backend(settings: Settings) -> Backend:
 
 
 def available_models(settings: Settings) -> list[ModelListing]:
-    """What `lessongen models` shows: the server's models and their windows, or the catalog."""
+    """What `lessongen models` shows: the server's models (or the catalog's), their windows and prices."""
+    catalog = load_catalog()
     if settings.model.base_url:
-        return list_models(
+        listed = list_models(
             settings.model.base_url,
             settings.model.api_key,
             _discovery_cache(settings),
             settings.model.refresh,
         )
-    catalog = load_catalog()
-    source = f"catalog ({catalog.checked})"
-    return [ModelListing(m.name, m.context_window, source) for m in catalog.models.values()]
+    else:
+        source = f"catalog ({catalog.checked})"
+        listed = [ModelListing(m.name, m.context_window, source) for m in catalog.models.values()]
+    result = []
+    for listing in listed:
+        known = catalog.find(listing.id)
+        prices = _market(settings, listing.id) or (known.prices if known else None)
+        result.append(replace(listing, prices=prices))
+    return result

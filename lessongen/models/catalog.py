@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from lessongen.errors import UsageError
+from lessongen.models.prices import Prices
 
 UNPRICED = "unpriced"  # the price source of a model nobody gave prices: it is free
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4}|latest|preview)$")
@@ -55,7 +56,7 @@ class ModelInfo:
     input_price: float = 0.0
     cached_input_price: float = 0.0
     output_price: float = 0.0
-    price_source: str = "catalog"  # e.g. "catalog (2025-08-20) + config", or UNPRICED
+    price_source: str = "catalog"  # e.g. "genai-prices 0.2.3 (2026-12-01) + config", or UNPRICED
     window_source: WindowSource = WindowSource.CATALOG
     window_detail: str = ""
 
@@ -75,6 +76,11 @@ class ModelInfo:
         if self.window_source in (WindowSource.CATALOG, WindowSource.GGUF):
             return self.price_source
         return f"{self.price_source}; window from {self.window.describe()}"
+
+    @property
+    def prices(self) -> Prices:
+        """The three prices and their source."""
+        return Prices(self.input_price, self.cached_input_price, self.output_price, self.price_source)
 
     def cost(self, prompt: int, reply: int, cached: int = 0) -> float:
         """USD of one call: `cached` of the prompt tokens at the cached price (0: the most it can cost)."""
@@ -182,8 +188,9 @@ def resolve_model(
     catalog: Catalog | None = None,
     server: Window | None = None,
     fallback: int | None = None,
+    market: Prices | None = None,
 ) -> ModelInfo:
-    """Catalog entry < configured [models.NAME] entry < flags, with the window from choose_window."""
+    """Catalog entry (its prices replaced by `market`'s) < [models.NAME] entry < flags; window from choose_window."""
     catalog = catalog or load_catalog()
     base = catalog.find(model)
     window = choose_window(
@@ -205,6 +212,14 @@ def resolve_model(
         price_source=UNPRICED,
     )
     info = replace(info, name=model)
+    if market is not None:
+        info = replace(
+            info,
+            input_price=market.input,
+            cached_input_price=market.cached_input,
+            output_price=market.output,
+            price_source=market.source,
+        )
     for layer, source in layers:
         changes = {k: v for k, v in vars(layer).items() if v is not None and k != "context_window"}
         if "input_price" in changes and "cached_input_price" not in changes and base is None:

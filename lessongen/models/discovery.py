@@ -17,6 +17,7 @@ from typing import Any
 from lessongen.config.fields import Secret
 from lessongen.errors import ModelError
 from lessongen.models.catalog import Window, WindowSource
+from lessongen.models.prices import Prices
 from lessongen.shared.cache import Cache
 from lessongen.shared.http_json import JsonClient, Unreachable
 
@@ -49,6 +50,7 @@ class ModelListing:
     window: int | None
     source: str
     note: str = ""
+    prices: Prices | None = None  # USD per 1M tokens, where known
 
 
 def _positive(value: object) -> int | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from lessongen.conversation.dry_run import Plan
 from lessongen.conversation.ledger import LedgerEntry, ledger_totals
-from lessongen.conversation.plan_report import secrets_report
+from lessongen.conversation.plan_report import prices_report, secrets_report
 from lessongen.errors import OutputError
 from lessongen.script.assemble import Script, script_json, script_markdown
 from lessongen.shared.layout import LESSON_FILES
@@ -49,6 +49,7 @@ def run_report(
     return {
         "model": plan.model.name,
         "server": server,
+        "prices_usd_per_million": prices_report(plan.model),
         "complete": script.complete,
         "stopped": stopped,
         "plan": {

@@ -75,12 +75,36 @@ def render_written(console: Console, paths: Sequence[Path]) -> None:
 
 
 def render_models(console: Console, listings: Sequence[ModelListing], server: str | None) -> None:
-    """The models a server offers (or the catalog), with each window and where it came from."""
+    """The models a server offers (or the catalog): each window, its prices, and where both came from."""
+    windows = [listing.source + (f" ({listing.note})" if listing.note else "") for listing in listings]
+    priced = [listing.prices.source if listing.prices else "unpriced" for listing in listings]
+    # A source shared by every row is said once, in the title; the table then fits 80 columns.
+    shared = [
+        f"{name} from {found[0]}"
+        for name, found in (("windows", windows), ("prices", priced))
+        if len(set(found)) == 1 and found[0] != "unpriced"
+    ]
     title = f"models at {server}" if server else "models in the catalog"
-    # the model column folds, never cut with "…": an id must stay copyable
-    listed = table(title, ("model", "window", "source"), right={"window"}, fold={"model"})
-    for listing in listings:
+    known = any(listing.prices for listing in listings)
+    title += ("; prices in USD per 1M tokens" if known else "; no prices known") + "".join(
+        f"; {said}" for said in shared
+    )
+    figures = ["input", "cached", "output"] if known else []  # no columns of dashes
+    columns = ["model", "window", *figures]
+    per_row = [
+        (name, found)
+        for name, found in (("window from", windows), ("prices from", priced))
+        if len(set(found)) > 1
+    ]
+    columns += [name for name, _ in per_row]
+    listed = table(
+        title, columns, right={"window", "input", "cached", "output"}, fold={n for n, _ in per_row}
+    )
+    # An id is never cut or broken across lines, so that it can be copied; the sources fold instead.
+    listed.columns[0].min_width = max((len(m.id) for m in listings), default=5)
+    for row, listing in enumerate(listings):
         window = f"{listing.window:,}" if listing.window else "unknown"
-        source = listing.source + (f" ({listing.note})" if listing.note else "")
-        listed.add_row(listing.id, window, source)
+        price = listing.prices
+        cells = [f"{p:g}" for p in (price.input, price.cached_input, price.output)] if price else ["-"] * 3
+        listed.add_row(listing.id, window, *cells[: len(figures)], *(found[row] for _, found in per_row))
     console.print(listed)
