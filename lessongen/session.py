@@ -20,6 +20,7 @@ from lessongen.errors import OutputError, UsageError
 from lessongen.script.anchors import check_chapters, uncovered_files
 from lessongen.script.assemble import SCHEMA_VERSION, Script, chapter_headings
 from lessongen.script.outputs import existing_outputs, remove_outputs
+from lessongen.script.pins import pin_chapters
 from lessongen.script.reader import ScriptFormatError, script_from_json
 from lessongen.shared.storage import output_dir, read_json
 
@@ -171,6 +172,7 @@ def assemble(prepared: Prepared, chat: Conversation, complete: bool) -> Script:
     ordered = sorted(chat.chapters.values(), key=lambda c: c.batch)
     line_counts = {f.path: f.line_count for f in prepared.scan.files}
     checked, issues = check_chapters(ordered, line_counts)
+    checked = pin_chapters(checked, {f.path: f.text for f in prepared.scan.files})  # as sent: redacted
     # A stopped run lists what it has not reached yet too: the files still to be covered.
     uncovered = uncovered_files(checked, [p.path for p in prepared.parts])
     return Script(f"{prepared.scan.root.name}: a guided tour", checked, issues, uncovered, complete)

@@ -19,13 +19,25 @@ SCENE: dict[str, Any] = {
     "id": "s1",
     "title": "A scene",
     "narration": "Words said.",
-    "anchors": [{"path": "a.py", "start_line": 1, "end_line": 2}],
+    "anchors": [
+        {
+            "path": "a.py",
+            "start_line": 1,
+            "end_line": 2,
+            "pin": {
+                "lines": "0" * 32,
+                "before": "1" * 32,
+                "after": "2" * 32,
+                "each_line": "0123abcd 89ef4567",
+            },
+        }
+    ],
     "files": ["a.py"],
     "visual_notes": "Show a.py.",
     "duration_seconds": 5.0,
 }
 VALID: dict[str, Any] = {
-    "schema_version": 1,
+    "schema_version": 2,
     "title": "t",
     "complete": False,
     "duration_seconds": 5.0,  # the flagged scene counts for no time
@@ -45,6 +57,28 @@ def test_a_valid_script_round_trips() -> None:
     assert script_json(script_from_json(VALID)) == VALID
 
 
+def test_a_version_1_script_without_pins_is_read_and_written_as_version_2() -> None:
+    old = copy.deepcopy(VALID)
+    old["schema_version"] = 1
+    for chapter in old["chapters"]:
+        for scene in chapter["scenes"]:
+            for anchor in scene["anchors"]:
+                anchor.pop("pin", None)  # the scenes share one list of anchors
+    jsonschema.validate(old, SCHEMA)
+    script = script_from_json(old)
+    assert [a.pin for c in script.chapters for s in c.scenes for a in s.anchors] == [None, None]
+    again = script_json(script)
+    jsonschema.validate(again, SCHEMA)
+    assert again == {**old, "schema_version": 2}
+
+
+def test_a_pin_needs_one_checksum_per_anchored_line() -> None:
+    data = copy.deepcopy(VALID)
+    data["chapters"][0]["scenes"][0]["anchors"][0]["pin"]["each_line"] = "0123abcd"
+    with pytest.raises(ScriptFormatError, match="one checksum per anchored line"):
+        script_from_json(data)
+
+
 def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
     def change(data: dict[str, Any]) -> None:
         target: Any = data
@@ -61,7 +95,13 @@ def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
 SCENE_AT = ("chapters", 0, "scenes", 0)
 BROKEN = {
     "not an object": lambda d: d.clear() or d.update({"x": []}),
-    "wrong version": _set(("schema_version",), 2),
+    "wrong version": _set(("schema_version",), 3),
+    "version true": _set(("schema_version",), True),
+    "pin digest short": _set((*SCENE_AT, "anchors", 0, "pin", "lines"), "abc"),
+    "pin digest in capitals": _set((*SCENE_AT, "anchors", 0, "pin", "before"), "A" * 32),
+    "pin without after": _set((*SCENE_AT, "anchors", 0, "pin", "after"), KeyError),
+    "pin checksums a list": _set((*SCENE_AT, "anchors", 0, "pin", "each_line"), ["0123abcd"]),
+    "pin a string": _set((*SCENE_AT, "anchors", 0, "pin"), "pinned"),
     "empty title": _set(("title",), ""),
     "complete as text": _set(("complete",), "yes"),
     "chapters missing": _set(("chapters",), KeyError),

@@ -73,7 +73,8 @@ def read_script(folder: Path) -> Script:
         raise UsageError(f"{path} is not a lessongen script ({exc})", "rerun lessongen run --force") from None
 
 
-def _read_file(root: Path, rel: str, max_bytes: int) -> SourceFile | None:
+def read_repository_file(root: Path, rel: str, max_bytes: int) -> SourceFile | None:
+    """One file of the repository as the run reads it; None when it is missing, outside or not text."""
     path = root / rel
     try:
         inside = path.resolve().is_relative_to(root.resolve())
@@ -91,7 +92,9 @@ def read_sources(
 ) -> dict[str, str]:
     """The text of the repository files an anchor points into, with secrets handled as the run handles them
     (by `scanner`; by default one that compiles its rules in memory)."""
-    files = [f for f in (_read_file(root, p, max_bytes) for p in dict.fromkeys(paths)) if f is not None]
+    files = [
+        f for f in (read_repository_file(root, p, max_bytes) for p in dict.fromkeys(paths)) if f is not None
+    ]
     # A render never refuses over a secret: files the run would leave out (or refuse) are not shown.
     checking = SecretsMode.SKIP_FILE if mode is SecretsMode.FAIL else mode
     scanner = scanner or SecretScanner(ProviderScanner())

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lessongen.script.anchors import AnchorIssue
-from lessongen.script.scenes import Chapter, Scene
+from lessongen.script.scenes import Anchor, Chapter, Scene
 from lessongen.shared.escaping import code_block, code_span, markdown_block, markdown_inline
 from lessongen.shared.highlight import language_for
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: anchors carry a pin (see pins.py); version 1 files, without pins, are still read
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,26 @@ class Script:
         return round(sum(s.duration_seconds for c in self.chapters for s in c.scenes if not s.flagged), 1)
 
 
+def _anchor_json(anchor: Anchor) -> dict[str, Any]:
+    data: dict[str, Any] = {"path": anchor.path, "start_line": anchor.start_line, "end_line": anchor.end_line}
+    if anchor.pin is not None:
+        pin = anchor.pin
+        # One string for the per-line checksums: a list would take a line each in the indented file.
+        data["pin"] = {
+            "lines": pin.lines,
+            "before": pin.before,
+            "after": pin.after,
+            "each_line": " ".join(pin.each_line),
+        }
+    return data
+
+
 def _scene_json(scene: Scene) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": scene.id,
         "title": scene.title,
         "narration": scene.narration,
-        "anchors": [
-            {"path": a.path, "start_line": a.start_line, "end_line": a.end_line} for a in scene.anchors
-        ],
+        "anchors": [_anchor_json(a) for a in scene.anchors],
         "files": list(scene.files),
         "visual_notes": scene.visual_notes,
         "duration_seconds": scene.duration_seconds,

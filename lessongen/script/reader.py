@@ -7,13 +7,16 @@ would cost every command about half a second. Unknown keys are ignored.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from lessongen.script.anchors import AnchorIssue
-from lessongen.script.assemble import SCHEMA_VERSION, Script
-from lessongen.script.scenes import Anchor, Chapter, Scene
+from lessongen.script.assemble import READABLE_VERSIONS, Script
+from lessongen.script.scenes import Anchor, Chapter, Pin, Scene
 
 T = TypeVar("T")
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+_CHECKSUM = re.compile(r"[0-9a-f]{8}")
 _NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "an object", int: "a whole number"}
 
 
@@ -44,13 +47,25 @@ def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _pin(value: object, where: str) -> Pin:
+    raw = _object(value, where)
+    lines, before, after = (_field(raw, key, str, where) for key in ("lines", "before", "after"))
+    each_line = tuple(_field(raw, "each_line", str, where).split())
+    if not all(_DIGEST.fullmatch(d) for d in (lines, before, after)) or not all(
+        _CHECKSUM.fullmatch(c) for c in each_line
+    ):
+        raise ScriptFormatError(f"{where} holds a digest that is not lowercase hex of the right length")
+    return Pin(lines, before, after, each_line)
+
+
 def _anchor(value: object, where: str) -> Anchor:
     raw = _object(value, where)
-    return Anchor(
-        _field(raw, "path", str, where),
-        _field(raw, "start_line", int, where, minimum=1),
-        _field(raw, "end_line", int, where, minimum=1),
-    )
+    start = _field(raw, "start_line", int, where, minimum=1)
+    end = _field(raw, "end_line", int, where, minimum=1)
+    pin = _pin(raw["pin"], f"{where}.pin") if "pin" in raw else None
+    if pin is not None and len(pin.each_line) != end - start + 1:
+        raise ScriptFormatError(f"{where}.pin.each_line must hold one checksum per anchored line")
+    return Anchor(_field(raw, "path", str, where), start, end, pin)
 
 
 def _scene(value: object, where: str) -> Scene:
@@ -101,8 +116,9 @@ def _issue(value: object, where: str) -> AnchorIssue:
 def script_from_json(data: object) -> Script:
     """The Script that script.json holds; ScriptFormatError when the data breaks the schema."""
     raw = _object(data, "the script")
-    if raw.get("schema_version") != SCHEMA_VERSION:
-        raise ScriptFormatError(f"schema_version must be {SCHEMA_VERSION}")
+    version = raw.get("schema_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise ScriptFormatError(f"schema_version must be one of {', '.join(map(str, READABLE_VERSIONS))}")
     title = _field(raw, "title", str, "the script")
     if not title:
         raise ScriptFormatError("the script's title must not be empty")

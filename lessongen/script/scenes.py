@@ -16,12 +16,23 @@ _DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
+class Pin:
+    """What an anchor's lines were when the lesson was written: how `lessongen check` finds them again."""
+
+    lines: str  # digest of the anchored lines
+    before: str  # digest of the few lines before them (CONTEXT_LINES, fewer at the top of the file)
+    after: str  # digest of the few lines after them
+    each_line: tuple[str, ...]  # a short checksum per anchored line: finds edited or moved code by likeness
+
+
+@dataclass(frozen=True)
 class Anchor:
     """Lines of a repository file shown during a scene (1-based, inclusive)."""
 
     path: str
     start_line: int
     end_line: int
+    pin: Pin | None = None  # None in lessons written before pins (schema version 1), and before assembly
 
 
 @dataclass(frozen=True)
