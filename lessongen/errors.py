@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     MODEL = 5
     OUTPUT = 6
     QUALITY = 7
+    STALE = 8  # lessongen check: some anchor no longer shows the code its lesson explains
     INTERRUPTED = 130
 
 

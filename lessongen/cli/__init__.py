@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from lessongen import __version__
+from lessongen.cli.check import check
 from lessongen.cli.lesson import plan, run
 from lessongen.cli.options import LIVE_ONLY, lesson_command
 from lessongen.cli.tools import models, render
@@ -41,6 +42,7 @@ app.command()(lesson_command(run))
 app.command()(lesson_command(plan, leave_out=LIVE_ONLY))
 app.command()(models)
 app.command()(render)
+app.command()(check)
 
 
 def main() -> None:

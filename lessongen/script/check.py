@@ -165,7 +165,7 @@ def _line(check: AnchorCheck) -> str:
 def report_lines(report: CheckReport, fixed: bool = False) -> list[str]:
     """The report for people: a count per state, then a line per anchor that is not ok."""
     counts = ", ".join(
-        f"{report.count(s):,} {s.value}" for s in AnchorState if report.count(s) or s.stale is False
+        f"{report.count(s):,} {s.value}" for s in AnchorState if report.count(s) or s is AnchorState.OK
     )
     lines = [f"{len(report.checks):,} anchors: {counts}"]
     lines += [_line(c) for c in report.checks if c.found.state is not AnchorState.OK]
