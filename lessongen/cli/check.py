@@ -12,7 +12,7 @@ from lessongen.cli.common import guard, settings_for
 from lessongen.cli.options import Config, Secrets
 from lessongen.config.flags import Flags
 from lessongen.errors import ExitCode
-from lessongen.lesson_check import check_lesson
+from lessongen.pipeline.checking import check_lesson
 from lessongen.render.source import recorded_repository
 from lessongen.script.check import report_json, report_lines
 from lessongen.shared.storage import output_dir
