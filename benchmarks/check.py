@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from lessongen.config.settings import resolve_settings
-from lessongen.lesson_check import check_lesson
+from lessongen.pipeline.checking import check_lesson
 from lessongen.render.source import read_repository_file, repository_record
 from lessongen.script.assemble import Script, script_json
 from lessongen.script.pins import file_lines, pin_chapters
@@ -67,7 +67,7 @@ import os, sys, time
 from pathlib import Path
 import lessongen.cli
 from lessongen.config.settings import resolve_settings
-from lessongen.lesson_check import check_lesson
+from lessongen.pipeline.checking import check_lesson
 began = time.perf_counter()
 settings = resolve_settings(Path(sys.argv[2]), {}, os.environ, None)
 assert not check_lesson(Path(sys.argv[1]), settings, None, fix=False).report.stale
