@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lessongen.cli.common import guard, settings_for
-from lessongen.cli.options import Config, Secrets
+from lessongen.cli.options import Config, LessonRepo, Secrets
 from lessongen.config.flags import Flags
 from lessongen.errors import ExitCode
 from lessongen.pipeline.checking import check_lesson
@@ -29,15 +29,11 @@ Fix = Annotated[
     typer.Option("--fix", help="Rewrite the lesson's files with moved anchors at their new lines."),
 ]
 CheckJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout (for CI).")]
-Repo = Annotated[
-    Path | None,
-    typer.Option("--repo", help="The repository the lesson shows (default: as run.json records, else .)."),
-]
 
 
 def check(
     lesson: LessonDir = None,
-    repo: Repo = None,
+    repo: LessonRepo = None,
     fix: Fix = False,
     as_json: CheckJson = False,
     secrets: Secrets = None,

@@ -102,6 +102,10 @@ NoProbe = Annotated[
     bool, typer.Option("--no-probe", help="Do not time the local model for the plan's estimate.")
 ]
 Secrets = Annotated[str | None, typer.Option("--secrets", help="redact (default), skip-file, fail or off.")]
+LessonRepo = Annotated[
+    Path | None,
+    typer.Option("--repo", help="The repository the lesson shows (default: as run.json records, else .)."),
+]
 Formats = Annotated[
     str | None,
     typer.Option(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lessongen.cli.common import guard, settings_for
-from lessongen.cli.options import BaseUrl, CacheDir, Config, Formats, Refresh, Secrets
+from lessongen.cli.options import BaseUrl, CacheDir, Config, Formats, LessonRepo, Refresh, Secrets
 from lessongen.config.flags import Flags
 from lessongen.render.video.speech import DEFAULT_VOICE
 
@@ -40,12 +40,7 @@ def render(
         Path, typer.Argument(help="The lesson folder lessongen run wrote (default lesson/).")
     ] = Path("lesson"),
     formats: Formats = None,
-    repo: Annotated[
-        Path | None,
-        typer.Option(
-            "--repo", help="The repository the lesson shows (default: as run.json records, else .)."
-        ),
-    ] = None,
+    repo: LessonRepo = None,
     secrets: Secrets = None,
     config: Config = None,
     voice: Annotated[
