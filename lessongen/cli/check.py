@@ -12,10 +12,6 @@ from lessongen.cli.common import guard, settings_for
 from lessongen.cli.options import Config, LessonRepo, Secrets
 from lessongen.config.flags import Flags
 from lessongen.errors import ExitCode
-from lessongen.pipeline.checking import check_lesson
-from lessongen.render.source import recorded_repository
-from lessongen.script.check import report_json, report_lines
-from lessongen.shared.storage import output_dir
 
 LessonDir = Annotated[
     Path | None,
@@ -43,6 +39,12 @@ def check(
     flags = Flags(secrets=secrets)
 
     def go() -> None:
+        # imported when the command runs, so --help and usage errors stay quick
+        from lessongen.pipeline.checking import check_lesson
+        from lessongen.render.source import recorded_repository
+        from lessongen.script.check import report_json, report_lines
+        from lessongen.shared.storage import output_dir
+
         folder = lesson or output_dir(settings_for(repo or Path("."), config, flags))
         recorded = recorded_repository(folder)
         settings = settings_for(repo or recorded.root or Path("."), config, flags)
