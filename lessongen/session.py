@@ -8,13 +8,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from lessongen.conversation.dry_run import Plan
+from lessongen.conversation.dry_run import Plan, Replay
 from lessongen.conversation.history import CallKind
-from lessongen.conversation.journal import Journal, explain_changes
+from lessongen.conversation.journal import Journal, refused_changes, setting_changes
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.conversation.lesson_record import REDO_HINT, made_with, read_previous, save_record
 from lessongen.conversation.live_run import Conversation
 from lessongen.conversation.prepared import Prepared
+from lessongen.conversation.replay import replayable
 from lessongen.conversation.reuse import Redo, check_same_run, decide
 from lessongen.errors import OutputError, UsageError
 from lessongen.script.anchors import check_chapters, uncovered_files
@@ -23,6 +24,7 @@ from lessongen.script.outputs import existing_outputs, remove_outputs
 from lessongen.script.pins import pin_chapters
 from lessongen.script.reader import ScriptFormatError, script_from_json
 from lessongen.shared.storage import output_dir, read_json
+from lessongen.shared.text import plural
 
 
 def manifest(prepared: Prepared) -> dict[str, Any]:
@@ -64,26 +66,20 @@ def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool
         )
     elif resume and journal.exists():
         saved = journal.manifest()
-        changes = explain_changes(saved, current)
-        if saved.get("batch_budget") == current["batch_budget"]:
-            # The same batches: a changed window or history setting only changes which requests are
-            # made; answers to unchanged requests are reused, the others are asked again.
-            steering = {f"setting {key} changed" for key in (*current["settings"], "context_window")}
-            steering -= {f"setting {key} changed" for key in ("include", "exclude", "secrets")}
-            soft = [c for c in changes if c.split(" (")[0] in steering]
-            if soft and len(soft) == len(changes):
-                notes.append("resuming with " + "; ".join(soft) + ": unchanged requests reuse their answers")
-                changes = []
-        elif "batch_budget" in saved:
-            changes.append(
-                f"the batches changed (budget {saved['batch_budget']:,} -> {current['batch_budget']:,})"
-            )
-        if changes:
+        refused = refused_changes(saved, current)
+        if refused:
             raise UsageError(
-                "cannot resume: " + "; ".join(changes),
+                "cannot resume: " + "; ".join(refused),
                 "undo the change, or pass --force to start over (answers already paid for are discarded)",
             )
-        notes.append(f"resuming: {journal.saved_count()} saved answers are reused, none is sent again")
+        # Answers are found by request, so a changed setting costs only the calls it changed.
+        replayed, saved_count = replayable(prepared, journal), journal.saved_count()
+        changes = setting_changes(saved, current)
+        reuse = f"{plural(replayed, 'call')} replayed from {saved_count} saved answers, not paid again"
+        if changes:
+            notes.append("resuming with " + "; ".join(changes) + f": {reuse}")
+        else:
+            notes.append(f"resuming: {reuse}")
     elif resume:
         notes.append(f"nothing to resume in {folder}: starting a new run")
     elif journal.exists() or existing_outputs(folder):
@@ -91,9 +87,23 @@ def open_journal(journal: Journal, prepared: Prepared, resume: bool, force: bool
             f"{folder} already holds a lesson or a saved run",
             "pass --resume to continue it, --force to start over, or --output for another folder",
         )
-    if not (resume and journal.exists()):
-        journal.start(current)
+    journal.start(current)  # what the saved answers now belong to (they are found by request, not by run)
     return notes
+
+
+def saved_replay(prepared: Prepared) -> Replay | None:
+    """What a resume would replay from the saved run in the output folder; None when there is none,
+    or a resume would refuse it (another model, backend, repository or files), or the plan left
+    unchanged files unread (the requests cannot be rebuilt without them)."""
+    if any(part.unread for batch in prepared.batches for part in batch.parts):
+        return None
+    journal = Journal(output_dir(prepared.settings))
+    try:
+        if not journal.exists() or refused_changes(journal.manifest(), manifest(prepared)):
+            return None
+    except (OutputError, OSError):
+        return None  # a damaged or unreadable saved run replays nothing (the live run says why)
+    return Replay(replayable(prepared, journal), journal.saved_count())
 
 
 def with_reuse(prepared: Prepared, redo: Redo) -> Prepared:

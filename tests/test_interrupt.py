@@ -151,7 +151,7 @@ def key_of(request: RecordedRequest) -> str:
     body = request.body
     if not isinstance(body, dict):
         return ""
-    return request_key(request.messages, 0)  # the live run keys on the messages alone
+    return request_key(request.messages, body["model"])  # the live run keys on the messages and the model
 
 
 def settle(server: FakeServer, responder: SlowChapters) -> list[RecordedRequest]:

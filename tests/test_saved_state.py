@@ -57,7 +57,8 @@ def finished(fake_openai: FakeServer, tmp_path: Path) -> tuple[FakeServer, Path,
 
 
 def reply_file(out: Path, index: int) -> Path:
-    return out / ".lessongen" / "replies" / f"{index:04d}.json"
+    (found,) = (out / ".lessongen" / "replies").glob(f"{index:04d}-*.json")
+    return found
 
 
 def no_traceback(result: Result) -> None:
@@ -104,8 +105,9 @@ def test_a_damaged_answer_is_asked_again_and_only_that_call(
 
 def test_a_special_file_in_place_of_an_answer_is_asked_again(finished: tuple[FakeServer, Path, Path]) -> None:
     server, repo, out = finished
-    reply_file(out, 5).unlink()
-    os.mkfifo(reply_file(out, 5))
+    path = reply_file(out, 5)
+    path.unlink()
+    os.mkfifo(path)
     result = run(server, repo, out, "--resume")
     assert result.exit_code == 0, result.stderr
     assert "saved answer 5 is damaged (" in result.stderr and "FIFO" in result.stderr

@@ -54,7 +54,7 @@ def invoke(repo: Path, options: LessonOptions, dry_run: bool) -> None:
     redo = _redo(options)
     settings = settings_for(repo, options.config, options.flags())
     if dry_run:
-        _plan(settings, options.as_json, options.list_skipped, redo)
+        _plan(settings, options.as_json, options.list_skipped, redo, options.resume)
     else:
         _live(settings, options, redo)
 
@@ -72,8 +72,10 @@ def _show_plan(plan: Plan, as_json: bool, list_skipped: bool) -> None:
         raise typer.Exit(int(code))
 
 
-def _plan(settings: Settings, as_json: bool, list_skipped: bool, redo: Redo | None) -> None:
-    prepared = prepare(settings, redo=redo, reading=Reading.CHANGED_FILES)  # unchanged files unread
+def _plan(settings: Settings, as_json: bool, list_skipped: bool, redo: Redo | None, resume: bool) -> None:
+    # Unchanged files are left unread, but a dry run of a resume reads them: it counts the replays.
+    reading = Reading.EVERY_FILE if resume else Reading.CHANGED_FILES
+    prepared = prepare(settings, resume=resume, redo=redo, reading=reading)
     notes = make_console(stderr=True)
     for note in prepared.notes:
         notes.print(f"note: {note}", soft_wrap=True)

@@ -125,6 +125,14 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Replay:
+    """The calls of this plan a resume answers from the saved run in the output folder."""
+
+    calls: int  # replayed, not paid again: the first `calls` of the run
+    saved: int  # answers saved there
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a user needs to decide whether to spend money on a run."""
 
@@ -134,6 +142,7 @@ class Plan:
     reason: str
     cost_if_half: float | None = None  # the projected cost if replies are half the assumed size
     cost_if_twice: float | None = None  # ... and twice it
+    replay: Replay | None = None  # what a --resume on the output folder's saved run would replay
 
     @property
     def model(self) -> ModelInfo:
@@ -209,6 +218,10 @@ class Plan:
     def skipped_by_reason(self) -> list[tuple[str, int]]:
         """How many paths each reason left out, most first."""
         return Tally(s.reason for s in self.scan.skipped).most_common()
+
+    def cost_after_replay(self) -> float:
+        """The projected cost of the calls a resume would still pay for."""
+        return sum(c.cost_usd for c in self.calls[self.replay.calls if self.replay else 0 :])
 
     def summary_points(self) -> tuple[int, ...]:
         """1-based indexes of the summary calls."""

@@ -151,10 +151,10 @@ class Runner:
         index = len(self.chat.entries) + 1
         wire = [m.as_dict() for m in messages]
         max_tokens = p.policy.max_reply_tokens
-        # The key leaves the reply limit out: it follows the window, and an answer saved under one
-        # window stays the answer to the same messages after a resume with a smaller real window.
-        key = request_key(wire, 0)
-        saved = self.journal.load(index, key)
+        # Found by content, not by call number: a request answered before is replayed wherever a
+        # changed setting moved it. The reply limit is not in the key (it follows the window).
+        key = request_key(wire, p.model.name)
+        saved = self.journal.lookup(key, max_tokens)
         if saved is not None and p.reuse is not None and saved.completion.text.strip() in p.reuse.rejected:
             saved = None  # an answer the user asked again with --redo: asked anew, not replayed
         self.observer.call_started(index, label, estimate, saved is not None)
@@ -166,7 +166,7 @@ class Runner:
             completion = self.model.complete(wire, max_tokens, schema)
             seconds = time.monotonic() - started
             completion = self._bounded(index, completion, max_tokens)
-            self.journal.save(index, key, label, completion, seconds)
+            self.journal.save(index, key, label, completion, seconds, max_tokens)
         entry = self._entry(index, kind, label, estimate, completion, seconds, replayed=saved is not None)
         self.chat.entries.append(entry)
         self.observer.call_finished(

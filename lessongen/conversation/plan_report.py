@@ -101,6 +101,13 @@ def plan_report(plan: Plan) -> dict[str, Any]:
             "half": None if plan.cost_if_half is None else round(plan.cost_if_half, 6),
             "twice": None if plan.cost_if_twice is None else round(plan.cost_if_twice, 6),
         },
+        "resume": None
+        if plan.replay is None
+        else {
+            "replayed_calls": plan.replay.calls,
+            "saved_answers": plan.replay.saved,
+            "cost_usd": round(plan.cost_after_replay(), 6),
+        },
         "max_cost_usd": plan.max_cost,
         "verdict": plan.verdict.value,
         "reason": plan.reason,

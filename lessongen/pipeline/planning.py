@@ -19,6 +19,7 @@ from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.replies import cost_if
 from lessongen.errors import DoesNotFitError, LessongenError
 from lessongen.models.backend import wants_local
+from lessongen.session import saved_replay
 from lessongen.shared.storage import output_dir, read_json
 
 
@@ -45,6 +46,7 @@ def build_plan(prepared: Prepared) -> Plan:
         reason=reason,
         cost_if_half=half,
         cost_if_twice=twice,
+        replay=saved_replay(prepared),
     )
 
 

@@ -138,6 +138,13 @@ def render_plan(
             f"({totals.cached_tokens:,} of {totals.prompt_tokens:,} prompt tokens cached), "
             f"{money(totals.cost_usd_without_cache)} without"
         )
+        if plan.replay is not None:
+            console.print(
+                f"resume: {plan.replay.calls:,} of {plural(len(plan.calls), 'call')} replayed from the "
+                f"{plan.replay.saved:,} answers saved in {plan.prepared.settings.paths.output} "
+                f"(not paid again), {money(plan.cost_after_replay())} for the rest",
+                soft_wrap=True,
+            )
         if advice is not None:
             console.print(
                 f"estimated time {duration(advice.seconds)} for {plural(len(plan.calls), 'call')} "
