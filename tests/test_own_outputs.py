@@ -51,7 +51,7 @@ def test_output_inside_the_repository_is_left_out_and_resume_works(
     assert [f for f in after["files"] if f["included"]] == [f for f in before["files"] if f["included"]]
     resumed = run(fake_openai, repo, out, "--resume")
     assert resumed.exit_code == 0, stderr_of(resumed)
-    assert "resuming: 2 saved answers are reused" in resumed.stderr
+    assert "resuming: 2 calls replayed from 2 saved answers" in resumed.stderr
     assert len(fake_openai.chat_requests) == calls  # nothing sent twice
     assert all("lessongen/" not in m["content"] for r in fake_openai.chat_requests for m in r.messages)
 
