@@ -8,8 +8,8 @@ import typer
 
 from lessongen import __version__
 from lessongen.cli.check import check
-from lessongen.cli.lesson import plan, run
-from lessongen.cli.options import LIVE_ONLY, lesson_command
+from lessongen.cli.lesson import PLAN_HELP, run
+from lessongen.cli.options import PlanCommand
 from lessongen.cli.tools import models, render
 
 app = typer.Typer(
@@ -38,8 +38,8 @@ def _root(
     """lessongen: a lesson script from a source repository."""
 
 
-app.command()(lesson_command(run))
-app.command()(lesson_command(plan, leave_out=LIVE_ONLY))
+app.command()(run)
+app.command("plan", cls=PlanCommand, help=PLAN_HELP)(run)
 app.command()(models)
 app.command()(render)
 app.command()(check)

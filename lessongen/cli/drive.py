@@ -47,13 +47,13 @@ def _redo(options: LessonOptions) -> Redo | None:
     return Redo(flagged="flagged" in words, chapters=chapters, intro="intro" in words)
 
 
-def invoke(repo: Path, options: LessonOptions, dry_run: bool) -> None:
-    """Check the options, resolve the settings, then plan or run."""
+def invoke(repo: Path, options: LessonOptions) -> None:
+    """Check the options, resolve the settings, then plan (--dry-run, or `plan`) or run."""
     if options.resume and options.force:  # --force would silently discard the answers --resume means to reuse
         raise UsageError("--resume and --force contradict each other", "pass one of them")
     redo = _redo(options)
-    settings = settings_for(repo, options.config, options.flags())
-    if dry_run:
+    settings = settings_for(repo, options.config, options.flags)
+    if options.dry_run:
         _plan(settings, options.as_json, options.list_skipped, redo, options.resume)
     else:
         _live(settings, options, redo)

@@ -1,14 +1,13 @@
-"""The command line's options, each declared once; `run` and `plan` share theirs through LessonOptions."""
+"""The command line's options, each declared once; `plan` takes `run`'s less those of a live run."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, get_type_hints
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from lessongen.config.flags import Flags
 
@@ -118,120 +117,31 @@ ListSkipped = Annotated[bool, typer.Option("--list-skipped", help="List every sk
 
 @dataclass(frozen=True)
 class LessonOptions:
-    """Every option of `run`, in --help order; `plan` takes them less LIVE_ONLY."""
+    """What `run` and `plan` were given: the settings' flags, and what steers the command itself."""
 
-    dry_run: DryRun = False
-    model: Model = None
-    base_url: BaseUrl = None
-    context_window: Window = None
-    max_input_tokens: MaxIn = None
-    max_output_tokens: MaxOut = None
-    input_price: InPrice = None
-    cached_input_price: CachedPrice = None
-    output_price: OutPrice = None
-    include: Include = None
-    exclude: Exclude = None
-    max_file_bytes: MaxFile = None
-    no_git: NoGit = False
-    keep_recent: Keep = None
-    summary_threshold: Threshold = None
-    preflight_limit: Preflight = None
-    reply_tokens: Reply = None
-    summary_reply_tokens: SummaryReply = None
-    intro_reply_tokens: IntroReply = None
-    max_reply_tokens: MaxReply = None
-    max_batch_tokens: BatchTokens = None
-    max_cost: MaxCost = None
-    max_calls: MaxCalls = None
-    strict: Strict = False
-    timeout: Timeout = None
-    max_retries: Retries = None
-    local: Local = None
-    model_path: ModelPath = None
-    fallback_context_window: Fallback = None
-    refresh: Refresh = False
-    no_probe: NoProbe = False
-    secrets: Secrets = None
-    prompts_dir: Prompts = None
-    output: Output = None
-    config: Config = None
-    cache_dir: CacheDir = None
-    formats: Formats = None
-    resume: Resume = False
-    update: Update = False
-    redo: RedoChapters = None
-    force: Force = False
-    as_json: AsJson = False
-    list_skipped: ListSkipped = False
-
-    def flags(self) -> Flags:
-        """The settings these options give, None where one was not given (so config files still count)."""
-        return Flags(
-            model=self.model,
-            base_url=self.base_url,
-            context_window=self.context_window,
-            max_input_tokens=self.max_input_tokens,
-            max_output_tokens=self.max_output_tokens,
-            input_price=self.input_price,
-            cached_input_price=self.cached_input_price,
-            output_price=self.output_price,
-            include=self.include,
-            exclude=self.exclude,
-            max_file_bytes=self.max_file_bytes,
-            use_git=False if self.no_git else None,
-            keep_recent=self.keep_recent,
-            summary_threshold=self.summary_threshold,
-            preflight_limit=self.preflight_limit,
-            reply_tokens=self.reply_tokens,
-            summary_reply_tokens=self.summary_reply_tokens,
-            intro_reply_tokens=self.intro_reply_tokens,
-            max_reply_tokens=self.max_reply_tokens,
-            max_batch_tokens=self.max_batch_tokens,
-            max_cost=self.max_cost,
-            max_calls=self.max_calls,
-            strict=True if self.strict else None,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            local=self.local,
-            model_path=self.model_path,
-            fallback_context_window=self.fallback_context_window,
-            refresh=True if self.refresh else None,
-            probe_speed=False if self.no_probe else None,
-            secrets=self.secrets,
-            prompts_dir=self.prompts_dir,
-            output=self.output,
-            cache_dir=self.cache_dir,
-            render_formats=self.formats,
-        )
+    flags: Flags
+    dry_run: bool = False
+    config: Path | None = None
+    resume: bool = False
+    update: bool = False
+    redo: list[str] | None = None
+    force: bool = False
+    as_json: bool = False
+    list_skipped: bool = False
 
 
 # What only a live run uses; --max-calls stays on plan, as run --dry-run accepts it.
 LIVE_ONLY = frozenset({"dry_run", "strict", "timeout", "max_retries", "formats", "resume", "force"})
 
 
-def lesson_command(
-    body: Callable[[Path, LessonOptions], None], leave_out: Iterable[str] = ()
-) -> Callable[..., None]:
-    """A typer command `body(repo, options)` whose parameters are LessonOptions' fields less `leave_out`."""
-    skipped = frozenset(leave_out)
-    unknown = skipped - {f.name for f in fields(LessonOptions)}
-    if unknown:
-        raise ValueError(f"not an option of run: {sorted(unknown)}")
-    hints = get_type_hints(LessonOptions, include_extras=True)
-    # typer reads a command's options from its signature; this one is built from the dataclass, so each
-    # option is declared once and the command still receives one typed object.
-    parameters = [inspect.Parameter("repo", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Repo)]
-    parameters += [
-        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
-        for f in fields(LessonOptions)
-        if f.name not in skipped
-    ]
+class PlanCommand(TyperCommand):
+    """`run`'s command less the options of a live run: a plan is exactly `run --dry-run`."""
 
-    def command(repo: Path, **given: object) -> None:
-        body(repo, LessonOptions(**given))  # type: ignore[arg-type]
+    def __init__(self, name: str | None, *, params: list[Any] | None = None, **rest: Any) -> None:
+        kept = [param for param in params or () if param.name not in LIVE_ONLY]
+        super().__init__(name, params=kept, **rest)
 
-    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    command.__name__ = body.__name__
-    command.__qualname__ = body.__qualname__
-    command.__doc__ = body.__doc__
-    return command
+    def invoke(self, ctx: Any) -> Any:
+        """Call `run` with --dry-run set, the live-only options at their defaults."""
+        ctx.params["dry_run"] = True
+        return super().invoke(ctx)
