@@ -42,7 +42,8 @@ from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir
 from lessongen.tokens.cache import Piece, SplitCache, TokenCache
 from lessongen.tokens.counter import Counter
-from lessongen.tokens.counting import BackgroundCounter, CachedCounter, split_part
+from lessongen.tokens.counting import BackgroundCounter, CachedCounter
+from lessongen.tokens.splitting import split_part
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,7 @@ class Counter(Protocol):
 
     @property
     def line_additive(self) -> bool:
-        """True when no token spans a newline followed by a character other than whitespace or a slash."""
+        """True when no token crosses a safe cut (tokens/pieces.py): pieces count apart what they count whole."""
         ...
 
     @property
@@ -201,7 +201,7 @@ class Counter(Protocol):
 class TokenCounter:
     """Counts text with tiktoken's encode_ordinary: special-token text is counted, never rejected."""
 
-    # tiktoken's split patterns never join a newline to a following non-space, non-slash character.
+    # tiktoken's split patterns never join across a safe cut (tokens/pieces.py).
     line_additive = True
     framing = OPENAI_FRAMING  # every encoding shipped here is an OpenAI chat model's
     process_safe = True
