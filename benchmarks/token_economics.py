@@ -47,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_openai import ChapterResponder, FakeServer, RecordedRequest, Reply
 
 from lessongen.config.settings import resolve_settings
+from lessongen.conversation.caching import billable_cached, cached_prefix
 from lessongen.conversation.compose import Message
 from lessongen.conversation.fit import HEALTHY_SHARE
-from lessongen.conversation.history import billable_cached, cached_prefix
 from lessongen.conversation.ledger import LedgerEntry
 from lessongen.conversation.prepared import Prepared
 from lessongen.pipeline import RunOutcome, build_plan, execute, prepare

@@ -14,7 +14,6 @@ from lessongen.conversation.history import (
     Policy,
     Seen,
     apply_reply,
-    billable_cached,
     check_budget,
     expected_reply,
     make_policy,
@@ -269,10 +268,6 @@ def test_preflight_uses_measured_ratio(composer: Composer) -> None:
     preflight(call, pol)  # 700-odd tokens fit under 950
     with pytest.raises(DoesNotFitError):
         preflight(call, pol, ratio=1.5)  # the server counts 50% more than tiktoken
-
-
-def test_billable_cached_rule() -> None:
-    assert [billable_cached(n) for n in (0, 1023, 1024, 1151, 1152, 5000)] == [0, 0, 1024, 1024, 1152, 4992]
 
 
 def test_make_policy_for_gpt5_respects_max_input() -> None:

@@ -7,18 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from lessongen.conversation.caching import CACHE_LOOKBACK, billable_cached, cached_prefix
 from lessongen.conversation.compose import Composer, Message
-from lessongen.conversation.history import (
-    CACHE_LOOKBACK,
-    CallKind,
-    ChatState,
-    Policy,
-    apply_reply,
-    billable_cached,
-    cached_prefix,
-    next_step,
-    preflight,
-)
+from lessongen.conversation.history import CallKind, ChatState, Policy, apply_reply, next_step, preflight
 from lessongen.conversation.prepared import Prepared
 from lessongen.errors import DoesNotFitError
 from lessongen.models.catalog import ModelInfo

@@ -4,8 +4,9 @@
 `render_existing` renders a lesson made before.
 """
 
+from lessongen.pipeline.cutting import cut_batches
 from lessongen.pipeline.planning import build_plan, plan_advice
-from lessongen.pipeline.preparing import Caches, RepoRead, cut_batches, prepare, read_repository
+from lessongen.pipeline.preparing import Caches, RepoRead, prepare, read_repository
 from lessongen.pipeline.rendering import render_existing
 from lessongen.pipeline.running import RunOutcome, execute
 

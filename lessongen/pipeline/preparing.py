@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 
-from lessongen.batching import make_batches
 from lessongen.config.settings import Settings
 from lessongen.conversation.compose import Composer, tag_joins
 from lessongen.conversation.fit import MIN_BATCH_TOKENS
@@ -17,10 +16,10 @@ from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
 from lessongen.conversation.replies import earlier_note, read_reply_sizes, with_reply_sizes
 from lessongen.conversation.reuse import Redo
-from lessongen.errors import UsageError
 from lessongen.models.backend import Backend, choose_backend
+from lessongen.pipeline.cutting import cut_batches, read_unread
 from lessongen.repo.known_secrets import KnownRedaction, KnownSecrets
-from lessongen.repo.reading import Reading, read_source
+from lessongen.repo.reading import Reading
 from lessongen.repo.secret_scanner import ProviderScanner
 from lessongen.repo.secret_worker import BackgroundScanner
 from lessongen.repo.secrets import (
@@ -38,12 +37,11 @@ from lessongen.repo.stat_index import StatIndex
 from lessongen.repo.walk import GitView, probe_git, scan_repository
 from lessongen.session import with_reuse
 from lessongen.shared.cache import cache_file
-from lessongen.shared.data import Batch, FilePart, RepoScan, SourceFile
+from lessongen.shared.data import FilePart, RepoScan, SourceFile
 from lessongen.shared.storage import output_dir
-from lessongen.tokens.cache import Piece, SplitCache, TokenCache
+from lessongen.tokens.cache import SplitCache, TokenCache
 from lessongen.tokens.counter import Counter
 from lessongen.tokens.counting import BackgroundCounter, CachedCounter
-from lessongen.tokens.splitting import split_part
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ def prepare(
         policy = with_reply_sizes(policy, earlier)
     read = read_repository(settings, counter, caches, git_probe, reading, budget)
     cached = CachedCounter(counter, caches.tokens)
-    load = partial(_read_unread, read.scan.root, settings.walk.max_file_bytes, cached)
+    load = partial(read_unread, read.scan.root, settings.walk.max_file_bytes, cached)
     batches = cut_batches(read.parts, budget, composer, cached, load, caches.splits)
     caches.flush()
     prepared = Prepared(
@@ -251,54 +249,6 @@ def _secrets_found(
             file, found[file.path] = known.of(file)
         files.append(file)
     return replace(scan, files=tuple(files)), found, names
-
-
-def cut_batches(
-    parts: Sequence[FilePart],
-    budget: int,
-    composer: Composer,
-    counter: Counter,
-    load: Callable[[FilePart], FilePart] | None = None,
-    splits: SplitCache | None = None,
-) -> tuple[Batch, ...]:
-    """The parts packed into batches of at most `budget` tokens (none when nothing fits). A plan's
-    unread part that must be split is cut as `splits` remembers, or given its text by `load`."""
-
-    def split(part: FilePart, limit: int) -> tuple[FilePart, ...]:
-        known = splits.get(part.digest, limit) if splits is not None and part.unread else None
-        if known is not None and not any(joins for *_, joins in known):  # no piece's text is needed
-            return tuple(
-                FilePart(part.path, "", n, digest, i + 1, len(known), first, last, unread=True)
-                for i, (n, first, last, digest, _) in enumerate(known)
-            )
-        whole = load(part) if load is not None and part.unread else part
-        pieces = split_part(whole, limit, counter)
-        if splits is not None:
-            splits.put(whole.digest, limit, [_piece(p) for p in pieces])
-        return pieces
-
-    if budget <= 0:
-        return ()
-    return make_batches(parts, budget, split, composer.part_overhead)
-
-
-def _piece(part: FilePart) -> Piece:
-    return (
-        part.tokens,
-        part.start_line,
-        part.end_line,
-        part.digest,
-        tag_joins(part.text[:1], part.text.endswith("\n")),
-    )
-
-
-def _read_unread(root: Path, cap: int, counter: Counter, part: FilePart) -> FilePart:
-    """A plan's unread part of a clean file with its text, read now; counted again if it changed since."""
-    found = read_source(root / part.path, part.path, 0, cap)
-    if not isinstance(found, SourceFile):
-        raise UsageError(f"{part.path} changed while it was planned ({found.reason})", "plan again")
-    tokens = part.tokens if found.digest == part.digest else counter.count(found.text)
-    return replace(part, text=found.text, tokens=tokens, digest=found.digest, unread=False)
 
 
 def _screened_scan(
