@@ -41,8 +41,9 @@ from lessongen.config.settings import resolve_settings
 from lessongen.pipeline.checking import check_lesson
 from lessongen.render.source import read_repository_file, repository_record
 from lessongen.script.assemble import Script, script_json
-from lessongen.script.pins import file_lines, pin_chapters
+from lessongen.script.pins import pin_chapters
 from lessongen.script.scenes import Anchor, Chapter, Scene
+from lessongen.shared.data import file_lines
 
 PACKAGES = ("json", "email", "http", "logging")
 TARGET_SECONDS = 1.0

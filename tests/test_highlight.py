@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from lessongen.shared.highlight import LEAD_IN_LINES, highlight_window, language_for, split_lines
+from lessongen.shared.data import file_lines
+from lessongen.shared.highlight import LEAD_IN_LINES, highlight_window, language_for
 
 TAGS = re.compile(r"<[^>]+>")
 
@@ -27,11 +28,6 @@ def test_language_names_come_from_pygments(path: str, language: str) -> None:
     assert language_for(path) == language
 
 
-def test_lines_are_numbered_as_anchors_number_them() -> None:
-    assert split_lines("a\r\nb\rc\n\nd") == ["a", "b\rc", "", "d"]
-    assert split_lines("a\n") == ["a"] and split_lines("") == []
-
-
 def text_of(html: str) -> str:
     return (
         TAGS.sub("", html)
@@ -44,7 +40,7 @@ def text_of(html: str) -> str:
 
 
 def test_a_window_is_one_escaped_line_per_source_line() -> None:
-    lines = split_lines('x = "<b>&"\ny = 1\r\nz = 2\rw\n\n')
+    lines = file_lines('x = "<b>&"\ny = 1\r\nz = 2\rw\n\n')
     out = highlight_window("a.py", lines, 1, len(lines))
     assert [text_of(h) for h in out] == [line.replace("\r", "") for line in lines]
     assert "<b>" not in out[0] and "&lt;b&gt;" in out[0]

@@ -7,8 +7,9 @@ import pytest
 from lessongen.script.assemble import Script
 from lessongen.script.check import check_script, relocated, report_json
 from lessongen.script.locate import AnchorState, FileLines, locate
-from lessongen.script.pins import file_lines, lines_digest, pin_chapters, pin_for
+from lessongen.script.pins import lines_digest, pin_chapters, pin_for
 from lessongen.script.scenes import Anchor, Chapter, Scene
+from lessongen.shared.data import file_lines
 
 BODY = ["def area(w, h):", "    '''The area.'''", "    return w * h"]
 HEAD = ["import math", "", ""]

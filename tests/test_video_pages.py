@@ -10,7 +10,7 @@ from lessongen.render.video.encode import Chapter, chapters_file
 from lessongen.render.video.narration import speakable
 from lessongen.render.video.pages import LINES_PER_PAGE, scene_pages
 from lessongen.render.video.renderer import require_extra
-from lessongen.script.assemble import Script
+from lessongen.script.assemble import Script, script_markdown
 from lessongen.script.scenes import Anchor, Scene
 from lessongen.script.scenes import Chapter as ScriptChapter
 
@@ -62,3 +62,16 @@ def test_a_missing_extra_is_one_line_naming_the_install() -> None:
         require_extra("joe-us", lambda name: None if name == "piper" else object())
     assert "piper-tts" in str(caught.value) and "lessongen[video]" in caught.value.hint
     require_extra("joe-us", lambda name: object())  # everything there: no error
+
+
+# Characters str.splitlines() ends a line at, though a file's lines (and so anchors) end only at "\n".
+@pytest.mark.parametrize("breaker", ["\f", "\r", "\v", "\x1c", "\x85", "\u2028"])
+def test_frames_and_the_script_number_lines_as_anchors_do(breaker: str) -> None:
+    code = f"first{breaker}still first\nsecond\nthird\nfourth\n"
+    script = Script(
+        "t", (ScriptChapter("c", (Scene("s", "Odd", "Words.", (Anchor("a.py", 3, 3),)),), "intro"),)
+    )
+    (page,) = scene_pages(timeline(script)[0], {"a.py": code})
+    assert [(line.number, line.text) for line in page.lines if line.anchored] == [(3, "third")]
+    assert [line.number for line in page.lines] == [1, 2, 3, 4]
+    assert "```python\nthird\n```" in script_markdown(script, {"a.py": code})

@@ -9,9 +9,8 @@ from typing import Any
 
 from lessongen.render.base import Lesson, RenderedFile, Slot, timeline
 from lessongen.render.formats import Format
-from lessongen.shared.data import GitOrigin
+from lessongen.shared.data import GitOrigin, file_lines
 from lessongen.shared.escaping import markdown_block, one_line
-from lessongen.shared.highlight import split_lines
 from lessongen.shared.layout import TOURS_DIR
 
 SCHEMA_URL = "https://aka.ms/codetour-schema"
@@ -51,7 +50,7 @@ def _step(slot: Slot, lesson: Lesson) -> dict[str, Any]:
     step: dict[str, Any] = {"title": one_line(scene.title), "description": _description(slot)}
     if scene.anchors:
         anchor = scene.anchors[0]
-        lines = split_lines(lesson.sources.get(anchor.path, ""))
+        lines = file_lines(lesson.sources.get(anchor.path, ""))
         last = lines[anchor.end_line - 1] if anchor.end_line <= len(lines) else ""
         step["file"] = _path(lesson.origin, anchor.path)
         step["line"] = anchor.end_line  # where CodeTour shows the comment: under the selection

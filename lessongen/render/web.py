@@ -16,8 +16,9 @@ from lessongen.render.formats import Format
 from lessongen.script.anchors import AnchorIssue
 from lessongen.script.assemble import minutes
 from lessongen.script.scenes import Anchor
+from lessongen.shared.data import file_lines
 from lessongen.shared.escaping import escape_controls
-from lessongen.shared.highlight import CSS_CLASS, highlight_window, split_lines, token_css
+from lessongen.shared.highlight import CSS_CLASS, highlight_window, token_css
 from lessongen.shared.layout import SITE_DIR
 
 CONTEXT_LINES = 3  # lines shown around an anchor so the highlighted lines have their surroundings
@@ -88,19 +89,18 @@ class _Code:
         if text is None:
             return CodeBlock(anchor, (), CSS_CLASS, "the file is not in the repository (or cannot be read)")
         if anchor.path not in self.lines:
-            self.lines[anchor.path] = split_lines(text)
+            self.lines[anchor.path] = file_lines(text)
         lines = self.lines[anchor.path]
         if anchor.start_line > len(lines):
             return CodeBlock(anchor, (), CSS_CLASS, f"the file has {len(lines)} lines now")
-        first = max(1, anchor.start_line - CONTEXT_LINES)
-        last = min(len(lines), anchor.end_line + CONTEXT_LINES)
-        marked = highlight_window(anchor.path, lines, first, last)
-        shown = tuple(
-            CodeLine(n, Markup(html), anchor.start_line <= n <= anchor.end_line)  # Pygments escaped it
-            for n, html in enumerate(marked, first)
+        shown = anchor.excerpt(CONTEXT_LINES, len(lines))
+        marked = highlight_window(anchor.path, lines, shown.start, shown.stop - 1)
+        code = tuple(
+            CodeLine(n, Markup(html), anchor.covers(n))  # Pygments escaped it
+            for n, html in zip(shown, marked, strict=True)
         )
         short = f"the file has {len(lines)} lines now" if anchor.end_line > len(lines) else ""
-        return CodeBlock(anchor, shown, CSS_CLASS, short)
+        return CodeBlock(anchor, code, CSS_CLASS, short)
 
 
 def _paragraphs(text: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from lessongen.script.anchors import AnchorIssue
 from lessongen.script.scenes import Anchor, Chapter, Scene
+from lessongen.shared.data import file_lines
 from lessongen.shared.escaping import code_block, code_span, markdown_block, markdown_inline
 from lessongen.shared.highlight import language_for
 
@@ -147,7 +148,7 @@ def _scene_markdown(scene: Scene, split: Mapping[str, list[str]]) -> list[str]:
 
 def script_markdown(script: Script, sources: Mapping[str, str]) -> str:
     """The script for people: chapters, scenes, narration and the code of every anchor."""
-    split = {path: text.splitlines() for path, text in sources.items()}
+    split = {path: file_lines(text) for path, text in sources.items()}
     out = [
         f"# {markdown_inline(script.title)}",
         "",

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
-from lessongen.script.pins import file_lines, line_checksum, lines_digest, pin_for
+from lessongen.script.pins import line_checksum, lines_digest, pin_for
 from lessongen.script.scenes import Anchor, Pin
+from lessongen.shared.data import file_lines
 
 LIKENESS = 0.5  # at least this share of the anchored lines still there, in order: "changed", not "gone"
 

@@ -7,17 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from lessongen.script.scenes import Anchor, Chapter, Pin
-from lessongen.shared.data import text_digest
+from lessongen.shared.data import file_lines, text_digest
 
 CONTEXT_LINES = 3  # enough to tell two copies of the same lines apart, few enough to survive nearby edits
-
-
-def file_lines(text: str) -> list[str]:
-    """A file's lines as anchors count them (only '\\n' ends a line, as SourceFile.line_count counts)."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def _normal(line: str) -> str:

@@ -34,6 +34,14 @@ class Anchor:
     end_line: int
     pin: Pin | None = None  # None in lessons written before pins (schema version 1), and before assembly
 
+    def excerpt(self, context: int, line_count: int) -> range:
+        """The line numbers an excerpt shows: the anchor's and `context` more on each side, within the file."""
+        return range(max(1, self.start_line - context), min(line_count, self.end_line + context) + 1)
+
+    def covers(self, number: int) -> bool:
+        """Whether line `number` is one of the anchored lines."""
+        return self.start_line <= number <= self.end_line
+
 
 @dataclass(frozen=True)
 class Scene:

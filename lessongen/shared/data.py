@@ -17,6 +17,12 @@ def text_digest(text: str) -> str:
     return content_digest(text.encode("utf-8", "surrogatepass"))
 
 
+def file_lines(text: str) -> list[str]:
+    """A file's lines as anchors number them: only a newline ends a line (as Unread counts them)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 @dataclass(frozen=True)
 class Unread:
     """What a plan knows of a file it did not read because it is unchanged since an earlier read."""

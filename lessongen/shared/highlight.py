@@ -38,12 +38,6 @@ def language_for(path: str) -> str:
     return found.aliases[0] if found is not None and found.aliases else ""
 
 
-def split_lines(text: str) -> list[str]:
-    """The lines of a file, numbered as anchors number them (only a newline ends a line)."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
-
-
 def _lead_in(lines: Sequence[str], first: int) -> int:
     """Where lexing starts for a window from `first`: the nearest line before it in column 0, not far."""
     for number in range(first, max(1, first - LEAD_IN_LINES) - 1, -1):

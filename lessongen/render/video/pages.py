@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lessongen.render.base import Slot
+from lessongen.shared.data import file_lines
 from lessongen.shared.escaping import escape_controls
 
 LINES_PER_PAGE = 16  # what stays legible at 720p in the frame's font size
@@ -55,12 +56,10 @@ def scene_pages(slot: Slot, sources: Mapping[str, str]) -> tuple[Page, ...]:
         text = sources.get(anchor.path)
         if text is None:
             continue  # the file is gone or was left out (a secret): nothing to show of it
-        lines = text.splitlines()
-        first = max(1, anchor.start_line - CONTEXT_LINES)
-        last = min(len(lines), anchor.end_line + CONTEXT_LINES)
+        lines = file_lines(text)
         shown = [
-            CodeLine(n, _clean(lines[n - 1]), anchor.start_line <= n <= anchor.end_line)
-            for n in range(first, last + 1)
+            CodeLine(n, _clean(lines[n - 1]), anchor.covers(n))
+            for n in anchor.excerpt(CONTEXT_LINES, len(lines))
         ]
         chunks = [shown[i : i + LINES_PER_PAGE] for i in range(0, len(shown), LINES_PER_PAGE)]
         where = escape_controls(f"{anchor.path}, lines {anchor.start_line}-{anchor.end_line}", keep="")
