@@ -101,6 +101,26 @@ def prepare(
     chapters are reused. A plan (`Reading.CHANGED_FILES`) leaves files unchanged since they were read
     unread where it can.
     """
+    # The secret scanner's worker starts first: it loads its rules while the model is resolved.
+    with _background_scanner(settings) as scanning:
+        return _prepare(settings, scanning, backend, git_probe, caches, resume, redo, reading)
+
+
+def _background_scanner(settings: Settings) -> BackgroundScanner:
+    scanner = SecretScanner(provider_scanner(settings.paths.cache_dir))
+    return BackgroundScanner(scanner, enabled=settings.walk.secrets is not SecretsMode.OFF)
+
+
+def _prepare(
+    settings: Settings,
+    scanning: BackgroundScanner,
+    backend: Backend | None,
+    git_probe: Callable[[Path], GitView | None],
+    caches: Caches | None,
+    resume: bool,
+    redo: Redo | None,
+    reading: Reading,
+) -> Prepared:
     backend = backend or choose_backend(settings)
     counter = backend.counter
     caches = caches or Caches.open(settings.paths.cache_dir, counter.encoding_name)
@@ -114,7 +134,7 @@ def prepare(
     earlier = read_reply_sizes(output_dir(settings) / "run.json")
     if earlier is not None:  # the calls are planned with the replies an earlier run really had
         policy = with_reply_sizes(policy, earlier)
-    read = read_repository(settings, counter, caches, git_probe, reading, budget)
+    read = read_repository(settings, counter, caches, git_probe, reading, budget, scanning)
     cached = CachedCounter(counter, caches.tokens)
     load = partial(read_unread, read.scan.root, settings.walk.max_file_bytes, cached)
     batches = cut_batches(read.parts, budget, composer, cached, load, caches.splits)
@@ -164,6 +184,7 @@ def read_repository(
     git_probe: Callable[[Path], GitView | None] = probe_git,
     reading: Reading = Reading.EVERY_FILE,
     budget: int = 0,
+    scanning: BackgroundScanner | None = None,
 ) -> RepoRead:
     """Walk the repository, screen each file for secrets and count it while the walk reads on (a plan
     leaves a file with secrets unread only if it takes at most half the batch `budget`: never split)."""
@@ -190,7 +211,7 @@ def read_repository(
             and caches.tokens.get(digest) is not None
         )
 
-    scanning = BackgroundScanner(SecretScanner(provider_scanner(settings.paths.cache_dir)))
+    scanning = scanning or _background_scanner(settings)  # started here unless prepare started it
     sent: list[SourceFile] = []  # to the secret scanner
     with scanning, BackgroundCounter(counter, caches.tokens) as counting:  # both work as the walk reads on
 

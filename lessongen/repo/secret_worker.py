@@ -2,9 +2,10 @@
 
 Our own rules are Python regexes: over a large repository they cost about as much as the walk itself,
 so the texts go to one worker process and the parent collects what it found once the walk is done.
-The worker is forked before any thread exists (as the counting workers are) and ends when the parent
-closes its pipe. Where it cannot be forked, or it fails, everything is scanned in this process
-instead: the result is the same.
+The worker is forked before any thread exists (as the counting workers are), loads the provider
+scanner's rules at once (half a second of CPU, spent while this process resolves the model and walks),
+and ends when the parent closes its pipe. Where it cannot be forked, or it fails, everything is scanned
+in this process instead: the result is the same.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ Found = dict[str, Redaction]  # by path: the files that hold a secret
 
 def _serve(scanner: SecretScanner, requests: BinaryIO, replies: BinaryIO) -> None:
     """The worker: redact every text it is sent, then the paths; answer once the parent is done."""
+    scanner.provider.load()  # before the first texts arrive, so they never wait for it
     found: Found = {}
     names: PathNames = {}
     # The end is a message, not the pipe's end: processes forked later (the counting workers) hold
@@ -49,8 +51,9 @@ def _serve(scanner: SecretScanner, requests: BinaryIO, replies: BinaryIO) -> Non
 class BackgroundScanner:
     """Redacts the texts it is given in a worker process; `finish` returns what it found."""
 
-    def __init__(self, scanner: SecretScanner) -> None:
+    def __init__(self, scanner: SecretScanner, enabled: bool = True) -> None:
         self.scanner = scanner
+        self._enabled = enabled  # False: nothing will be scanned (secrets off), so no worker starts
         self._pid = 0
         self._requests: BinaryIO | None = None
         self._replies: BinaryIO | None = None
@@ -59,7 +62,8 @@ class BackgroundScanner:
         self._sent: list[SourceFile] = []
 
     def __enter__(self) -> BackgroundScanner:
-        if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        if self._enabled and forkable and not self._pid:  # entered again (an outer `with`): one worker
             self._fork()
         return self
 
@@ -130,6 +134,9 @@ class BackgroundScanner:
         return found, names
 
     def _stop(self) -> None:
+        if self._pid and self._requests is not None:  # never asked (all was known): no need to wait for it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
         for stream in (self._requests, self._replies):
             if stream is not None:
                 with contextlib.suppress(OSError):
