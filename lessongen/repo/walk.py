@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,29 +230,28 @@ def _dir_reason(
     if _is_lesson_folder(entry.path) or (own and Path(entry.path).resolve() in own):
         return OWN_OUTPUT
     reason = default_dir_reason(entry.name, os.path.exists(os.path.join(entry.path, "pyvenv.cfg")))
-    if reason:
-        return reason
-    if selection.excluded(rel, True):
-        return "--exclude"
-    ignored = decide(layers, rel, True)
-    if ignored is not None and ignored.git_owned and rel in tracked_dirs:
-        return None  # git tracks files inside: follow git's view
-    return ignored
+    return reason or _ruled_out(rel, True, layers, selection, tracked_dirs)
 
 
 def _file_reason(
     name: str, rel: str, layers: Sequence[RuleLayer], selection: Selection, tracked: frozenset[str]
 ) -> str | None:
-    reason = default_file_reason(name)
+    reason = default_file_reason(name) or _ruled_out(rel, False, layers, selection, tracked)
     if reason:
         return reason
-    if selection.excluded(rel, False):
-        return "--exclude"
-    ignored = decide(layers, rel, False)
-    if ignored is not None and ignored.git_owned and rel in tracked:
-        ignored = None  # tracked-but-ignored files are part of the repository, as git sees it
-    if ignored:
-        return ignored
     if selection.not_included(rel):
         return "not matched by --include"
     return None
+
+
+def _ruled_out(
+    rel: str, is_dir: bool, layers: Sequence[RuleLayer], selection: Selection, tracked: Collection[str]
+) -> str | None:
+    """--exclude, else the ignore rules; a path git tracks (a file, or a folder with tracked files inside)
+    is part of the repository as git sees it, even where a git ignore rule names it."""
+    if selection.excluded(rel, is_dir):
+        return "--exclude"
+    ignored = decide(layers, rel, is_dir)
+    if ignored is not None and ignored.git_owned and rel in tracked:
+        return None
+    return ignored
