@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from lessongen.repo.secrets import SecretScanner
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow end-to-end tests share one xdist group: they run one at a time, never two model servers at once."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("slow"))
+
+
 @pytest.fixture(scope="session")
 def _update_golden() -> bool:
     """LESSONGEN_UPDATE_GOLDEN=1: rewrite the golden files (read before each test cleans the environment)."""
