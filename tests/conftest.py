@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import Golden, keep_session_cache
+import scanner_rules
+from helpers import Golden
 
 if TYPE_CHECKING:
     from fake_openai import FakeServer
 
     from lessongen.repo.secrets import SecretScanner
+
+
+_compiling: list[subprocess.Popen[bytes]] = []  # the background compile this worker started, if any
+
+
+def _worker_shared_folder(config: pytest.Config) -> Path | None:
+    """An xdist worker's folder shared with the run's other workers (its basetemp's parent), else None."""
+    basetemp = config.getoption("basetemp", None)
+    return Path(basetemp).parent if os.environ.get("PYTEST_XDIST_WORKER") and basetemp else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The first xdist worker starts compiling the scanner's rules while the workers collect."""
+    shared = _worker_shared_folder(config)
+    if shared is not None and (process := scanner_rules.start_compiling(shared)) is not None:
+        _compiling.append(process)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for process in _compiling:
+        process.wait()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,7 +104,7 @@ def fake_openai() -> Iterator[FakeServer]:
 
 @pytest.fixture(scope="session")
 def secret_scanner(tmp_path_factory: pytest.TempPathFactory) -> SecretScanner:
-    """The secret scanner, its rules compiled once per session where the CLI runs keep them too."""
+    """The secret scanner of the session's cache folder (the rules are loaded once per process)."""
     from lessongen.repo.secret_scanner import ProviderScanner
     from lessongen.repo.secrets import SecretScanner
 
@@ -89,6 +112,11 @@ def secret_scanner(tmp_path_factory: pytest.TempPathFactory) -> SecretScanner:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Name the session's cache folder, where seeded_cache finds the scanner's compiled rules."""
-    keep_session_cache(tmp_path_factory.getbasetemp() / "lessongen-cache")
+def _session_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Name the session's cache folder; an xdist worker seeds it with the run's compiled scanner rules
+    and loads them now (they are compiled once per run, not once per worker)."""
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = _worker_shared_folder(request.config)
+    scanner_rules.use_folders(shared or basetemp, basetemp / "lessongen-cache")
+    if shared is not None:
+        scanner_rules.compiled_rules()

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import difflib
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+import scanner_rules
 
 from lessongen.conversation.prompts import PromptSet, load_prompts
-from lessongen.repo.secret_scanner import RULES_FOLDER, ProviderScanner
 from lessongen.repo.walk import GitView
 from lessongen.shared.data import FilePart
 from lessongen.tokens.counter import OPENAI_FRAMING
@@ -152,27 +150,10 @@ class Golden:
             )
 
 
-_session_cache: list[Path] = []  # the session's cache folder, once conftest has named it
-
-
-def keep_session_cache(folder: Path) -> None:
-    """Remember the session's cache folder (conftest calls this once per session)."""
-    _session_cache[:] = [folder]
-
-
-@cache
-def _compiled_rules(session_cache: Path) -> Path:
-    ProviderScanner.in_cache(session_cache).load()  # compiled once per session, then only loaded
-    return session_cache / RULES_FOLDER
-
-
 def seeded_cache(folder: Path) -> Path:
-    """A cache folder of its own for a test, holding only the session's compiled scanner rules.
+    """A cache folder of its own for a test, holding only the run's compiled scanner rules.
 
     Compiling them takes seconds of CPU; they do not depend on the test, and nothing else (token
     counts, windows, response formats, clean scans) is carried over.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    if _session_cache and not (folder / RULES_FOLDER).exists():
-        shutil.copytree(_compiled_rules(_session_cache[0]), folder / RULES_FOLDER)
-    return folder
+    return scanner_rules.seed(folder)

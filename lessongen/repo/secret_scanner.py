@@ -55,16 +55,7 @@ class ProviderScanner:
     def _loaded(self) -> kingfisher_sdk.Scanner:
         with self._lock:
             if self._scanner is None:
-                import kingfisher_sdk
-
-                if self._rules_dir is not None:
-                    self._rules_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                rules = kingfisher_sdk.Rules(
-                    cache=self._rules_dir is not None,
-                    cache_dir=None if self._rules_dir is None else str(self._rules_dir),
-                )
-                # base64=False: a base64 run is redacted where it stands, by our own rules.
-                self._scanner = kingfisher_sdk.Scanner(rules, base64=False)
+                self._scanner = _process_scanner(self._rules_dir)
             return self._scanner
 
     def load(self) -> None:
@@ -87,3 +78,28 @@ class ProviderScanner:
                 end = start + len(data[where["start_offset"] : end].decode("utf-8", "surrogatepass"))
             out.append((start, end, _kind(finding.rule_id)))
         return out
+
+
+_PROCESS_LOCK = threading.Lock()
+_process: list[kingfisher_sdk.Scanner] = []  # the rules this process has loaded, once it has
+
+
+def _process_scanner(rules_dir: Path | None) -> kingfisher_sdk.Scanner:
+    """The process's scanner, its rules compiled or loaded (from `rules_dir`) the first time only.
+
+    The rules are the library's, the same whichever folder keeps them compiled, and loading them costs
+    about half a second of CPU: a process that makes several plans or runs (the tests, a benchmark's
+    warm rounds) pays it once; forked workers inherit the loaded rules.
+    """
+    with _PROCESS_LOCK:
+        if not _process:
+            import kingfisher_sdk
+
+            if rules_dir is not None:
+                rules_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            rules = kingfisher_sdk.Rules(
+                cache=rules_dir is not None, cache_dir=None if rules_dir is None else str(rules_dir)
+            )
+            # base64=False: a base64 run is redacted where it stands, by our own rules.
+            _process.append(kingfisher_sdk.Scanner(rules, base64=False))
+        return _process[0]
