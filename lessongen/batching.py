@@ -1,10 +1,12 @@
-"""Batching: files + a token budget -> batches, in a teaching-friendly order. Pure functions."""
+"""Batching: files + a token budget -> batches in teaching order, with boundaries that stay put. Pure."""
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 
 from lessongen.shared.data import Batch, FilePart
@@ -93,42 +95,96 @@ def teaching_order(parts: Sequence[FilePart]) -> list[FilePart]:
 _LABEL_SLACK = 24  # a split part's label grows by "(part 2 of 3, lines 401-800)"
 
 
+@dataclass(frozen=True)
+class Anchoring:
+    """How often a name is an anchor, where a batch always starts (see make_batches)."""
+
+    folders: int = 24  # about one folder in this many, of those that fit in a batch (0: none)
+    files: int = 48  # about one file in this many, inside a folder larger than a batch (0: none)
+
+
+# Each anchor costs about half a batch of fill; the batches between two anchors bound how far a
+# removal can move boundaries. Measured on the standard library (see the README).
+ANCHORING = Anchoring()
+
+
+@dataclass(frozen=True)
+class _Item:
+    """What batching places whole: a folder that fits in a batch, or one file (or piece) of a larger one."""
+
+    pieces: tuple[FilePart, ...]
+    cost: int
+    anchored: bool  # a batch always starts here
+
+
+def _anchor(key: str, every: int) -> bool:
+    """A property of the name alone, so it stays put whatever else in the repository changes."""
+    if every <= 0:
+        return False
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % every == 0
+
+
+def folder_anchor(path: str, anchoring: Anchoring = ANCHORING) -> bool:
+    """True when the folder holding `path` starts a batch (when that folder fits in one)."""
+    return _anchor(f"{teaching_rank(path)}:{posixpath.dirname(path)}/", anchoring.folders)
+
+
+def file_anchor(path: str, anchoring: Anchoring = ANCHORING) -> bool:
+    """True when the file `path` starts a batch (when its folder is larger than a batch)."""
+    return _anchor(path, anchoring.files)
+
+
+def _items(
+    ordered: Sequence[FilePart],
+    budget: int,
+    split: Callable[[FilePart, int], Sequence[FilePart]],
+    overhead: Callable[[FilePart], int],
+    anchoring: Anchoring,
+) -> Iterator[_Item]:
+    for _, group_iter in groupby(ordered, key=lambda p: (teaching_rank(p.path), posixpath.dirname(p.path))):
+        group = tuple(group_iter)
+        cost = sum(p.tokens + overhead(p) for p in group)
+        if cost <= budget:
+            yield _Item(group, cost, folder_anchor(group[0].path, anchoring))
+            continue
+        for part in group:  # a folder larger than a batch goes file by file
+            extra = overhead(part)
+            whole = part.tokens + extra <= budget
+            for piece in (part,) if whole else split(part, budget - extra - _LABEL_SLACK):
+                anchored = piece.part == 1 and file_anchor(piece.path, anchoring)
+                yield _Item((piece,), piece.tokens + overhead(piece), anchored)
+
+
 def make_batches(
     parts: Sequence[FilePart],
     budget: int,
     split: Callable[[FilePart, int], Sequence[FilePart]],
     overhead: Callable[[FilePart], int] = lambda part: 32,
+    anchoring: Anchoring = ANCHORING,
 ) -> tuple[Batch, ...]:
-    """Pack files into batches of at most `budget` tokens (each file costing `overhead(part)` for its tags
-    and its name in the batch's file list).
+    """Pack files in teaching order into batches of at most `budget` tokens (each file costing
+    `overhead(part)` for its tags and its name in the batch's file list).
 
-    A folder's files go in the same batch when they fit together; a folder that fits in an empty
-    batch starts one rather than being torn apart; a file larger than a batch is split by `split`.
+    A folder that fits in a batch is never torn apart; a folder larger than one goes file by file,
+    and a file larger than a batch is split by `split`. A batch ends only where it must: before an
+    anchor (a folder or file whose name hashes to one, as rsync and restic cut files by content), or
+    where the next folder or file would not fit. Never at a fill level: so a file that grows within
+    its batch's room changes that batch only, and no change moves a boundary past the anchors around
+    it (unless it removes one).
     """
-    batches: list[list[FilePart]] = []
+    ordered = teaching_order(parts)
+    if sum(p.tokens + overhead(p) for p in ordered) <= budget:  # it all fits: one batch, nothing to anchor
+        return (Batch(index=0, parts=tuple(ordered)),) if ordered else ()
+    batches: list[tuple[FilePart, ...]] = []
     current: list[FilePart] = []
     used = 0
-
-    def close() -> None:
-        nonlocal current, used
-        if current:
-            batches.append(current)
-        current, used = [], 0
-
-    ordered = teaching_order(parts)
-    for _, group_iter in groupby(ordered, key=lambda p: (teaching_rank(p.path), posixpath.dirname(p.path))):
-        group = list(group_iter)
-        size = sum(p.tokens + overhead(p) for p in group)
-        if used + size > budget and size <= budget:
-            close()
-        for part in group:
-            cost = overhead(part)
-            pieces = split(part, budget - cost - _LABEL_SLACK) if part.tokens + cost > budget else (part,)
-            for piece in pieces:
-                cost = overhead(piece)
-                if used + piece.tokens + cost > budget:
-                    close()
-                current.append(piece)
-                used += piece.tokens + cost
-    close()
-    return tuple(Batch(index=i, parts=tuple(b)) for i, b in enumerate(batches))
+    for item in _items(ordered, budget, split, overhead, anchoring):
+        if current and (item.anchored or used + item.cost > budget):
+            batches.append(tuple(current))
+            current, used = [], 0
+        current.extend(item.pieces)
+        used += item.cost
+    if current:
+        batches.append(tuple(current))
+    return tuple(Batch(index=i, parts=b) for i, b in enumerate(batches))

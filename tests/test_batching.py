@@ -10,6 +10,7 @@ from lessongen.batching import (
     PROJECT,
     SOURCE,
     TESTS,
+    Anchoring,
     make_batches,
     teaching_order,
     teaching_rank,
@@ -201,3 +202,19 @@ def test_background_counting_matches_direct_counts_in_processes_and_threads() ->
             if other:
                 other.join()
         assert [p.tokens for p in parts] == expected
+
+
+def test_an_anchored_folder_starts_a_batch_even_where_it_would_fit() -> None:
+    parts = [part("a/x.py", 50), part("b/y.py", 50), part("c/z.py", 50), part("d/w.py", 400)]
+    every = make_batches(parts, budget=500, split=no_split, overhead=lambda p: 10, anchoring=Anchoring(1, 1))
+    none = make_batches(parts, budget=500, split=no_split, overhead=lambda p: 10, anchoring=Anchoring(0, 0))
+    assert [b.paths for b in every] == [("a/x.py",), ("b/y.py",), ("c/z.py",), ("d/w.py",)]
+    assert [b.paths for b in none] == [("a/x.py", "b/y.py", "c/z.py"), ("d/w.py",)]
+
+
+def test_an_anchored_file_of_a_folder_larger_than_a_batch_starts_a_batch() -> None:
+    parts = [part(f"big/{i}.py", 100) for i in range(8)]
+    every = make_batches(parts, budget=500, split=no_split, overhead=lambda p: 10, anchoring=Anchoring(0, 1))
+    none = make_batches(parts, budget=500, split=no_split, overhead=lambda p: 10, anchoring=Anchoring(0, 0))
+    assert [len(b.parts) for b in every] == [1] * 8
+    assert [len(b.parts) for b in none] == [4, 4]
