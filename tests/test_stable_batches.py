@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
+from helpers import no_git
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lessongen.batching import Anchoring, file_anchor, folder_anchor, make_batches, teaching_order
+from lessongen.config.settings import resolve_settings
+from lessongen.conversation.prepared import Prepared
+from lessongen.pipeline import prepare
 from lessongen.shared.data import Batch, FilePart
 
 BUDGET = 400
@@ -233,3 +240,66 @@ def _starts_at_anchor(result: tuple[Batch, ...], parts: list[FilePart], batch: B
         return first.part == 1 and file_anchor(first.path, ANCHORS)
     previous = folder(result[batch.index - 1].parts[-1].path)
     return folder(first.path) != previous and folder_anchor(first.path, ANCHORS)
+
+
+def _module(name: str, functions: int) -> str:
+    return f'"""{name}."""\n\n\n' + "".join(
+        f"def {name}_{j}(width: float, height: float) -> float:\n    return width * height * {j}\n\n\n"
+        for j in range(functions)
+    )
+
+
+@pytest.fixture
+def real_repo(tmp_path: Path) -> Path:
+    """Folders of one to three modules of random sizes, one folder larger than a batch, one file larger."""
+    rng = random.Random(15)
+    repo = tmp_path / "repo"
+    for f in range(14):
+        for m in range(rng.randint(1, 3)):
+            path = repo / "shapes" / f"part{f:02d}" / f"module{m}.py"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_module(f"area_{f}_{m}", rng.randint(2, 14)))
+    for m in range(8):
+        path = repo / "shapes" / "large" / f"module{m}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_module(f"large_{m}", rng.randint(4, 14)))
+    (repo / "shapes" / "huge.py").write_text(_module("huge", 90))
+    return repo
+
+
+def _plan(repo: Path, cache: Path) -> Prepared:
+    settings = resolve_settings(
+        repo, {"local": False, "cache_dir": str(cache), "max_batch_tokens": 1000, "secrets": "off"}, {}
+    )
+    return prepare(settings, git_probe=no_git)
+
+
+def _room(prepared: Prepared, batch: Batch) -> int:
+    return prepared.budget - sum(p.tokens + prepared.composer.part_overhead(p) for p in batch.parts)
+
+
+def test_a_real_plan_keeps_every_other_batch_when_a_file_grows_or_one_is_added(
+    real_repo: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"  # secrets are off: no scanner rules needed
+    before = _plan(real_repo, cache)
+    assert len(before.batches) >= 10 and any(p.parts > 1 for b in before.batches for p in b.parts)
+    home = next(  # a batch with room that ends with a small folder (the new file sorts last in it)
+        b
+        for b in before.batches
+        if _room(before, b) >= 80 and len(b.paths) > 1 and folder(b.paths[-1]).startswith("shapes/part")
+    )
+    grown = real_repo / home.paths[-1]
+    grown.write_text(grown.read_text() + "\n\ndef grown() -> int:\n    return 1\n")
+    after = _plan(real_repo, cache)
+    assert [shape(b) for b in after.batches if b.index != home.index] == [
+        shape(b) for b in before.batches if b.index != home.index
+    ]
+    assert after.batches[home.index].paths == home.paths
+    added = f"{folder(home.paths[-1])}/zz_added.py"
+    (real_repo / added).write_text('"""Added."""\n')
+    again = _plan(real_repo, cache)
+    assert again.batches[home.index].paths == (*home.paths, added)
+    assert [shape(b) for b in again.batches if b.index != home.index] == [
+        shape(b) for b in before.batches if b.index != home.index
+    ]
