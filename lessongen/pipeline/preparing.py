@@ -69,9 +69,13 @@ class Caches:
     def flush(self) -> None:
         """Write what was learned; a cache that cannot be written only costs time next run."""
         self.tokens.flush()
+        self.splits.flush()
+        self.flush_walk()
+
+    def flush_walk(self) -> None:
+        """Write what the walk and the secret scan learned (the counting may still be going on)."""
         self.clean.flush()
         self.files.flush()
-        self.splits.flush()
         self.found.flush()
 
 
@@ -241,6 +245,7 @@ def read_repository(
         if mode is not SecretsMode.OFF:
             scan, found, names = _secrets_found(scan, scanning, sent, caches, redacted)
             scan, findings = _screened_scan(scan, found, names, mode)
+        caches.flush_walk()  # while the workers finish counting: the writes wait on the disk, not the CPU
         return RepoRead(scan, counting.parts(scan.files), findings)
 
 
