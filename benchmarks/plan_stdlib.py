@@ -23,6 +23,12 @@ the same fixed cost for both and is timed apart, outside the measured phases. Pe
 growth of the process's peak resident set (getrusage maxrss) over the phase, so memory tiktoken's Rust
 core, SQLite and thread stacks allocate counts too (tracemalloc sees only Python's allocator and would
 slow the timed code). Each phase runs --repeat times, interleaved, and the median is shown.
+
+CPU time (user + system) is shown beside the wall time: of the phase's process and of the worker
+processes it waited for. It moves less than wall time when other work shares the machine, so it tells a
+busy machine's FAIL from a slower plan: with two cores, the cold plan can match the reference only if
+its CPU time is at most about twice the reference's and its work overlaps. The load average at the
+start and the end of the run is printed with it.
 """
 
 from __future__ import annotations
@@ -68,11 +74,17 @@ class Measured:
     setup_seconds: float = 0.0  # building the encoding, outside `seconds`
     rss_start_kb: int = 0  # peak RSS before the phase (after imports and the encoding)
     rss_peak_kb: int = 0  # peak RSS after it
+    cpu_seconds: float = 0.0  # user + system time of the process during the phase
+    workers_cpu_seconds: float = 0.0  # the same of the worker processes it waited for
     detail: dict[str, float | int | str] = field(default_factory=dict)
 
     @property
     def mb_per_s(self) -> float:
         return self.text_bytes / 1e6 / self.seconds
+
+    @property
+    def total_cpu(self) -> float:
+        return self.cpu_seconds + self.workers_cpu_seconds
 
     @property
     def growth_mb(self) -> float:
@@ -87,6 +99,11 @@ def stdlib_root() -> Path:
 def _children_max_rss_kb() -> int:
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return rss // 1024 if sys.platform == "darwin" else rss
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _max_rss_kb() -> int:
@@ -185,6 +202,7 @@ def run_child(phase: str, root: Path, cache_dir: Path | None) -> None:
     else:
         import lessongen.pipeline  # noqa: F401
     rss_start = _max_rss_kb()
+    cpu_start = (_cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN))
     if phase == "reference":
         measured = reference_phase(root, encoding)
     else:
@@ -193,6 +211,8 @@ def run_child(phase: str, root: Path, cache_dir: Path | None) -> None:
     measured.setup_seconds = setup
     measured.rss_start_kb = rss_start
     measured.rss_peak_kb = _max_rss_kb()
+    measured.cpu_seconds = _cpu(resource.RUSAGE_SELF) - cpu_start[0]
+    measured.workers_cpu_seconds = _cpu(resource.RUSAGE_CHILDREN) - cpu_start[1]
     print(json.dumps(asdict(measured)))
 
 
@@ -240,7 +260,7 @@ def median_run(runs: list[Measured]) -> Measured:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def report(root: Path, runs: dict[str, list[Measured]], rules_s: float) -> None:
+def report(root: Path, runs: dict[str, list[Measured]], rules_s: float, load: tuple[float, float]) -> None:
     """Print the table, the plan's totals and the target, judged from the measured ratio."""
     ref, cold, warm = (median_run(runs[p]) for p in ("reference", "plan-cold", "plan-warm"))
     repeat = len(runs["reference"])
@@ -255,7 +275,8 @@ def report(root: Path, runs: dict[str, list[Measured]], rules_s: float) -> None:
         "outside the timings; each fresh cache folder starts with a copy)"
     )
     print()
-    header = f"{'phase':<26}{'wall s':>8}{'MB/s':>8}{'files':>8}{'text MB':>9}{'tokens':>12}"
+    print(f"load average (1 min): {load[0]:.2f} at the start, {load[1]:.2f} at the end")
+    header = f"{'phase':<26}{'wall s':>8}{'CPU s':>8}{'MB/s':>8}{'files':>8}{'text MB':>9}{'tokens':>12}"
     print(header + f"{'peak RSS MB':>13}{'growth MB':>11}")
     for label, m in (
         ("reference (1 thread)", ref),
@@ -263,7 +284,8 @@ def report(root: Path, runs: dict[str, list[Measured]], rules_s: float) -> None:
         ("plan, warm token cache", warm),
     ):
         print(
-            f"{label:<26}{m.seconds:>8.2f}{m.mb_per_s:>8.1f}{m.files:>8,}{m.text_bytes / 1e6:>9.1f}"
+            f"{label:<26}{m.seconds:>8.2f}{m.total_cpu:>8.2f}{m.mb_per_s:>8.1f}{m.files:>8,}"
+            f"{m.text_bytes / 1e6:>9.1f}"
             f"{m.tokens:>12,}{m.rss_peak_kb / 1024:>13.0f}{m.growth_mb:>11.0f}"
         )
     spread = {p: ", ".join(f"{m.seconds:.2f}" for m in r) for p, r in runs.items()}
@@ -293,6 +315,13 @@ def report(root: Path, runs: dict[str, list[Measured]], rules_s: float) -> None:
     )
     print()
     ratio = cold.seconds / ref.seconds
+    print(
+        f"CPU: cold plan {cold.total_cpu:.2f} s ({cold.cpu_seconds:.2f} s in its process, "
+        f"{cold.workers_cpu_seconds:.2f} s in its workers) vs reference {ref.total_cpu:.2f} s = "
+        f"{cold.total_cpu / ref.total_cpu:.2f}x; spread over {os.cpu_count()} core(s) that is "
+        f"{cold.total_cpu / max(os.cpu_count() or 1, 1) / ref.seconds:.2f}x the reference's wall time "
+        f"at best"
+    )
     print(
         f"cold plan vs reference: {ratio:.2f}x the wall time, {cold.mb_per_s / ref.mb_per_s:.2f}x the "
         f"throughput, {cold.growth_mb / max(ref.growth_mb, 1):.1f}x the peak-memory growth"
@@ -334,6 +363,7 @@ def main() -> None:
         run_child(args.phase, root, args.cache_dir)
         return
     prime_page_cache(root)
+    load_start = os.getloadavg()[0]
     runs: dict[str, list[Measured]] = {"reference": [], "plan-cold": [], "plan-warm": []}
     with tempfile.TemporaryDirectory(prefix="lessongen-bench-rules-") as rules:
         compiled = Path(rules) / RULES
@@ -349,7 +379,7 @@ def main() -> None:
                 runs["reference"].append(spawn("reference", root))
                 runs["plan-cold"].append(spawn("plan-cold", root, Path(cache)))
                 runs["plan-warm"].append(spawn("plan-warm", root, Path(cache)))
-    report(root, runs, rules_s)
+    report(root, runs, rules_s, (load_start, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
