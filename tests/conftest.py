@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Iterator
@@ -44,6 +45,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.xdist_group("slow"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_click_command_per_app() -> Iterator[None]:
+    """typer's CliRunner builds the click command from the app on every invoke (typer evaluates every
+    option's annotations again: ~8 ms of CPU); the app never changes, so each is built once, as the CLI does."""
+    import typer.main
+    import typer.testing
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", functools.cache(typer.main.get_command))
+        yield
 
 
 @pytest.fixture(scope="session")
