@@ -35,7 +35,7 @@ from lessongen.pipeline import prepare
 from lessongen.repo.reading import Reading
 from lessongen.shared.data import Batch, FilePart
 from lessongen.tokens.counter import Counter
-from lessongen.tokens.counting import split_part
+from lessongen.tokens.splitting import split_part
 
 EXCLUDE = ("site-packages/", "dist-packages/")
 MODEL = "gpt-4o-mini"

@@ -100,7 +100,7 @@ class Anchoring:
     """How often a name is an anchor, where a batch always starts (see make_batches)."""
 
     folders: int = 24  # about one folder in this many, of those that fit in a batch (0: none)
-    files: int = 48  # about one file in this many, inside a folder larger than a batch (0: none)
+    files: int = 64  # about one file in this many, inside a folder larger than a batch (0: none)
 
 
 # Each anchor costs about half a batch of fill; the batches between two anchors bound how far a
