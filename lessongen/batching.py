@@ -135,6 +135,22 @@ def file_anchor(path: str, anchoring: Anchoring = ANCHORING) -> bool:
     return _anchor(path, anchoring.files)
 
 
+def folder_key(path: str) -> tuple[int, str]:
+    """What batching keeps together: the files of one folder and one rank (see teaching_order)."""
+    return teaching_rank(path), posixpath.dirname(path)
+
+
+def whole_or_split(
+    part: FilePart,
+    budget: int,
+    split: Callable[[FilePart, int], Sequence[FilePart]],
+    overhead: Callable[[FilePart], int],
+) -> Sequence[FilePart]:
+    """The part itself when it fits in a batch, else its pieces as `split` cuts them to fit."""
+    extra = overhead(part)
+    return (part,) if part.tokens + extra <= budget else split(part, budget - extra - _LABEL_SLACK)
+
+
 def _items(
     ordered: Sequence[FilePart],
     budget: int,
@@ -142,16 +158,14 @@ def _items(
     overhead: Callable[[FilePart], int],
     anchoring: Anchoring,
 ) -> Iterator[_Item]:
-    for _, group_iter in groupby(ordered, key=lambda p: (teaching_rank(p.path), posixpath.dirname(p.path))):
+    for _, group_iter in groupby(ordered, key=lambda p: folder_key(p.path)):
         group = tuple(group_iter)
         cost = sum(p.tokens + overhead(p) for p in group)
         if cost <= budget:
             yield _Item(group, cost, folder_anchor(group[0].path, anchoring))
             continue
         for part in group:  # a folder larger than a batch goes file by file
-            extra = overhead(part)
-            whole = part.tokens + extra <= budget
-            for piece in (part,) if whole else split(part, budget - extra - _LABEL_SLACK):
+            for piece in whole_or_split(part, budget, split, overhead):
                 anchored = piece.part == 1 and file_anchor(piece.path, anchoring)
                 yield _Item((piece,), piece.tokens + overhead(piece), anchored)
 

@@ -90,6 +90,20 @@ def _recorded(raw: object) -> RecordedChapter:
     return RecordedChapter(source, digest, tuple(str(p) for p in paths), reply)
 
 
+def recorded_batches(folder: Path) -> tuple[tuple[str, ...], ...]:
+    """The paths of each batch of the lesson in `folder`, in its order; () without a readable record
+    (an update then packs afresh, and `read_previous` says why the lesson cannot be reused)."""
+    if not (folder / "script.json").is_file() or not (folder / RECORD_FILE).is_file():
+        return ()
+    try:
+        data = read_json(folder / RECORD_FILE)
+        chapters = data.get("chapters") if isinstance(data, dict) else None
+        records = [_recorded(c) for c in chapters] if isinstance(chapters, list) else []
+    except (OutputError, ValueError):
+        return ()
+    return tuple(r.paths for r in records if r.digest is not None)
+
+
 def read_previous(
     folder: Path, chapters: Sequence[Chapter], headings: Sequence[str], complete: bool
 ) -> PreviousLesson:

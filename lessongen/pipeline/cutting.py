@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from lessongen.batching import make_batches
 from lessongen.conversation.compose import Composer, tag_joins
 from lessongen.errors import UsageError
+from lessongen.kept_batches import keep_batches
 from lessongen.repo.reading import read_source
 from lessongen.shared.data import Batch, FilePart, SourceFile
 from lessongen.tokens.cache import Piece, SplitCache
@@ -23,9 +23,11 @@ def cut_batches(
     counter: Counter,
     load: Callable[[FilePart], FilePart] | None = None,
     splits: SplitCache | None = None,
+    previous: Sequence[Sequence[str]] = (),
 ) -> tuple[Batch, ...]:
-    """The parts packed into batches of at most `budget` tokens (none when nothing fits). A plan's
-    unread part that must be split is cut as `splits` remembers, or given its text by `load`."""
+    """The parts packed into batches of at most `budget` tokens (none when nothing fits), keeping the
+    `previous` lesson's batches (their paths) in an update. A plan's unread part that must be split
+    is cut as `splits` remembers, or given its text by `load`."""
 
     def split(part: FilePart, limit: int) -> tuple[FilePart, ...]:
         known = splits.get(part.digest, limit) if splits is not None and part.unread else None
@@ -42,7 +44,7 @@ def cut_batches(
 
     if budget <= 0:
         return ()
-    return make_batches(parts, budget, split, composer.part_overhead)
+    return keep_batches(parts, previous, budget, split, composer.part_overhead)
 
 
 def _piece(part: FilePart) -> Piece:

@@ -12,6 +12,7 @@ from lessongen.conversation.compose import Composer, tag_joins
 from lessongen.conversation.fit import MIN_BATCH_TOKENS
 from lessongen.conversation.history import make_policy
 from lessongen.conversation.journal import Journal
+from lessongen.conversation.lesson_record import recorded_batches
 from lessongen.conversation.prepared import Prepared
 from lessongen.conversation.prompts import load_prompts
 from lessongen.conversation.replies import earlier_note, read_reply_sizes, with_reply_sizes
@@ -141,7 +142,9 @@ def _prepare(
     read = read_repository(settings, counter, caches, git_probe, reading, budget, scanning)
     cached = CachedCounter(counter, caches.tokens)
     load = partial(read_unread, read.scan.root, settings.walk.max_file_bytes, cached)
-    batches = cut_batches(read.parts, budget, composer, cached, load, caches.splits)
+    # An update keeps the previous lesson's batches, so only the batches whose files changed differ.
+    previous = recorded_batches(output_dir(settings)) if redo is not None else ()
+    batches = cut_batches(read.parts, budget, composer, cached, load, caches.splits, previous)
     caches.flush()
     prepared = Prepared(
         settings=settings,
