@@ -53,14 +53,21 @@ def folder_cost(parts: list[FilePart], name: str) -> int:
     return sum(p.tokens + OVERHEAD for p in parts if folder(p.path) == name)
 
 
+# Built once: a strategy made inside the composite is built and validated again at every draw, which
+# cost Hypothesis most of these tests' time; the trees drawn are the same.
+_NAMES = st.lists(st.sampled_from(FOLDERS), min_size=1, max_size=len(FOLDERS), unique=True)
+_COUNTS = st.integers(1, 8)
+_TOKENS = st.one_of(st.integers(1, 150), st.integers(1, 2 * BUDGET))
+
+
 @st.composite
 def trees(draw: st.DrawFn) -> list[FilePart]:
     """Up to 60 files in up to ten folders, most small, a few larger than a batch."""
-    names = draw(st.lists(st.sampled_from(FOLDERS), min_size=1, max_size=len(FOLDERS), unique=True))
+    names = draw(_NAMES)
     parts: list[FilePart] = []
     for name in names:
-        for i in range(draw(st.integers(1, 8))):
-            tokens = draw(st.one_of(st.integers(1, 150), st.integers(1, 2 * BUDGET)))
+        for i in range(draw(_COUNTS)):
+            tokens = draw(_TOKENS)
             path = f"{name}/f{i}.py" if name else f"f{i}.py"
             parts.append(FilePart(path, "", tokens, path))
     return parts
