@@ -1,8 +1,14 @@
 """Batches of an update: the previous lesson's batches kept, every file in the batch that held it. Pure.
 
 A stateless packing (make_batches) keeps most boundaries when files change, but a removal or a shrink
-can still move a few; an update knows the previous batches, so it keeps them exactly: only a batch
-whose own files changed is different, and only one that no longer fits is packed again.
+can still move a few; an update knows the previous batches (their paths), so it keeps them exactly.
+Every file goes to the batch that held it (a split file's pieces one to each batch that held it, or
+filling those in order when their numbers differ); a file new to the lesson joins the batch of the
+file before it in its folder (else the one after it); a new folder joins the batch of its neighbour
+before (else after) it in teaching order when it fits there, else gets batches of its own there. A
+batch keeps exactly its members, so a change touches only its batch; one that no longer fits is
+packed again on its own (by make_batches, so it may become two); an empty one vanishes; the batches
+keep their order.
 """
 
 from __future__ import annotations
@@ -25,15 +31,7 @@ def keep_batches(
     overhead: Overhead = lambda part: 32,
     anchoring: Anchoring = ANCHORING,
 ) -> tuple[Batch, ...]:
-    """Batches of at most `budget` tokens that keep the `previous` batches (their paths, in order).
-
-    Every file goes to the batch that held it (the pieces of a split file to the batches that held its
-    pieces, in order); a file new to the lesson joins the batch of the file before it in its folder
-    (else the one after it); a new folder joins the batch of its neighbour before (else after) it in
-    teaching order when it fits there, else gets batches of its own there. A batch keeps exactly its
-    members, so a change touches only its batch; one that no longer fits is packed again on its own
-    (by make_batches, so it may become two); an empty one vanishes. No previous batch: make_batches.
-    """
+    """The `previous` batches (their paths, in order) kept for `parts`, as the module says; none: make_batches."""
     if not any(previous):
         return make_batches(parts, budget, split, overhead, anchoring)
     pieces = [
@@ -58,9 +56,12 @@ def keep_batches(
         else:
             fresh = make_batches(run, budget, split, overhead, anchoring)
             after.setdefault(-1 if before is None else before, []).extend(b.parts for b in fresh)
+    held: list[list[FilePart]] = [[] for _ in previous]
+    for piece, home in zip(pieces, homes, strict=True):
+        if home is not None:
+            held[home].append(piece)
     packed: list[tuple[FilePart, ...]] = list(after.get(-1, []))
-    for index in range(len(previous)):
-        members = [p for p, h in zip(pieces, homes, strict=True) if h == index]
+    for index, members in enumerate(held):
         if fill[index] <= budget:
             packed += [tuple(members)] if members else []
         else:  # it outgrew its budget: only this batch is packed again
@@ -83,17 +84,21 @@ def _old_homes(
         if piece.parts == 1 and piece.path in held:
             homes[i] = held[piece.path][0]
             fill[held[piece.path][0]] += costs[i]
-    # The record names paths, not pieces: a split file's pieces fill the batches that held it in
-    # order, as make_batches filled them, the last of those taking what is left.
+    # The record names paths, not pieces: as many pieces as batches that held the file go one to
+    # each; otherwise (two pieces shared a batch, or the file is cut into more or fewer) they fill
+    # those batches in order as make_batches filled them, the last taking what is left.
     cursor: dict[str, int] = {}
     for i, piece in enumerate(pieces):
         batches = held.get(piece.path)
         if piece.parts == 1 or not batches:
             continue
-        j = cursor.get(piece.path, 0)
-        while j < len(batches) - 1 and fill[batches[j]] + costs[i] > budget:
-            j += 1
-        cursor[piece.path] = j
+        if piece.parts == len(batches):
+            j = piece.part - 1
+        else:
+            j = cursor.get(piece.path, 0)
+            while j < len(batches) - 1 and fill[batches[j]] + costs[i] > budget:
+                j += 1
+            cursor[piece.path] = j
         homes[i] = batches[j]
         fill[batches[j]] += costs[i]
     return homes

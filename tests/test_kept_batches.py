@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_stable_batches import ANCHORS, BUDGET, OVERHEAD, batches, cost, folder, split, trees, where
 
-from lessongen.batching import teaching_order
+from lessongen.batching import Anchoring, make_batches, teaching_order
 from lessongen.kept_batches import keep_batches
 from lessongen.shared.data import Batch, FilePart
 
@@ -199,3 +199,22 @@ def test_a_split_file_that_changes_keeps_the_batches_around_it(
     # Every batch that did not hold the file is there as it was, in the same order.
     missing, _ = differences([b.parts for b in before if target.path not in b.paths], after)
     assert not missing
+
+
+def test_a_split_files_pieces_stay_in_their_batches_when_a_neighbour_outgrows_its_own() -> None:
+    none = Anchoring(folders=0, files=0)
+    parts = [
+        FilePart("src/a.py", "", 1, "a"),
+        FilePart("src/b.py", "", 391, "b"),
+        FilePart("src/c.py", "", 1, "c"),
+    ]
+    before = make_batches(parts, BUDGET, split, lambda p: OVERHEAD, none)
+    assert [b.paths for b in before] == [("src/a.py", "src/b.py"), ("src/b.py", "src/c.py")]
+    grown = [replace(parts[0], tokens=185, digest="a2"), *parts[1:]]
+    after = keep_batches(grown, [b.paths for b in before], BUDGET, split, lambda p: OVERHEAD, none)
+    assert [[p.label for p in b.parts] for b in after] == [
+        ["src/a.py"],  # its batch no longer fits: packed again on its own, into two
+        ["src/b.py (part 1 of 2, lines 1-1)"],
+        ["src/b.py (part 2 of 2, lines 2-1)", "src/c.py"],  # as it was
+    ]
+    assert after[2].parts == before[1].parts
