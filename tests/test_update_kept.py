@@ -107,3 +107,22 @@ def test_an_addition_joins_the_batch_of_the_file_before_it(update: Update) -> No
     assert planned[3] == ("pkg/mod09.py", "pkg/mod10.py", "pkg/mod10a.py", "pkg/mod11.py")
     assert [b for i, b in enumerate(planned) if i != 3] == [b for i, b in enumerate(update.before) if i != 3]
     assert update.run() == [planned[3], INTRO]
+
+
+def test_a_new_folder_joins_its_neighbours_batch_where_it_fits(update: Update) -> None:
+    (update.repo / "tools").mkdir()
+    (update.repo / "tools" / "measure.py").write_text(_module(99, functions=2))
+    planned = update.plan("--update")
+    assert planned == [*update.before[:-1], ("pkg/mod18.py", "pkg/mod19.py", "tools/measure.py")]
+    assert update.run() == [planned[-1], INTRO]
+
+
+def test_a_rename_asks_only_the_batch_the_new_name_joins(update: Update) -> None:
+    (update.repo / "pkg" / "mod07.py").rename(update.repo / "pkg" / "mod07b.py")
+    planned = update.plan("--update")
+    assert planned == [
+        *update.before[:2],
+        ("pkg/mod06.py", "pkg/mod07b.py", "pkg/mod08.py"),
+        *update.before[3:],
+    ]
+    assert update.run() == [planned[2], INTRO]
