@@ -21,7 +21,7 @@ class Rule:
     pattern: re.Pattern[str]
     accept: Accept
     # An unanchored rule runs only on text holding one of `words` (when given); an anchored rule is
-    # tried only where one of `words` (lower case) starts: a regex that cannot start with a literal
+    # tried only where one of `words` (stems of secret_rules.STEMS) starts: a regex that cannot start with a literal
     # scans far slower. A gate, when given, must be found in the text first.
     words: tuple[str, ...] = ()
     anchored: bool = False

@@ -11,7 +11,6 @@ SCANNER_VERSION in secrets.py when these change, so files remembered as clean ar
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from lessongen.repo.secret_checks import (
     Accept,
@@ -87,8 +86,10 @@ FORMATS: tuple[Rule, ...] = (
 # `[?&]` and an optional prefix before a query parameter's name: ?access_token=, &apikey=.
 _QUERY_NAME = re.compile(r"[?&](?i:access_|refresh_|id_|auth_|api_|api-|api|client_|session_)?[A-Za-z]+=\Z")
 
-# Where a name that may tell of a secret starts; rules anchored there share one search per text.
-STEMS = ("passw", "pwd", "secret", "token", "key", "auth", "credential")  # shared: found once per text
+# Where a name that may tell of a secret starts: each is found once per text (secret_text.py), and
+# an anchored rule is tried where one of the stems it can start with does. A word a rule looks for
+# that holds a stem ("PRIVATE KEY") is then found from that stem's places, not by another search.
+STEMS = ("passw", "pwd", "secret", "token", "key", "auth", "credential")
 
 # Credentials the context tells of: in a URL, an HTTP header, a query string, a command line.
 CONTEXT: tuple[Rule, ...] = (
@@ -99,13 +100,13 @@ CONTEXT: tuple[Rule, ...] = (
         r"(?i:authorization)[\"']?[ \t]*[:=][ \t]*[\"']?(?i:bearer|basic|token|bot|digest)[ \t]+"
         r"(?P<v>[A-Za-z0-9._~+/=-]{8,4096})",
         token,
-        ("uthorization",),
+        ("Authorization", "authorization", "AUTHORIZATION"),
     ),
     make_rule(
         "url-token",
         r"(?i:token|key|secret|password|passwd|pwd)=(?P<v>[^&\s\"'#<>`]{8,4096})",
         lambda m: bool(_QUERY_NAME.search(m.string, max(m.start() - 16, 0), m.start("v"))) and token(m),
-        STEMS,
+        ("token", "key", "secret", "passw", "pwd"),
         anchored=True,
     ),
     make_rule(
@@ -117,23 +118,18 @@ CONTEXT: tuple[Rule, ...] = (
 )
 
 
-_ENDS_BARE = r"\s\"'`,;()\[\]{}<>\\"  # what ends an unquoted value
-_BARE = rf"[^{_ENDS_BARE}]"
-_WIDEST = 4096  # the longest value a named rule takes
-# A run of unquoted-value characters longer than a value and its name: no named rule matches in it
-# (except near its end), and trying each anchor inside would scan thousands of characters each.
-_OVERLONG_RUN = _WIDEST + 256
-_OVERLONG = re.compile(rf"(?<!{_BARE}){_BARE}{{{_OVERLONG_RUN},}}")
-_VALUE_END = re.compile(rf"[{_ENDS_BARE}]")
+ENDS_BARE = r"\s\"'`,;()\[\]{}<>\\"  # what ends an unquoted value
+BARE = rf"[^{ENDS_BARE}]"
+WIDEST = 4096  # the longest value a named rule takes
 
 
-def _assigned(width: str = f"{{8,{_WIDEST}}}") -> str:
+def _assigned(width: str = f"{{8,{WIDEST}}}") -> str:
     """The rest of a name, then `= "v"`, `: v`, `": "v"`, `=v`, `:= "v"`, `=> 'v'` or `: str = "v"`."""
     # Every repeat is bounded: an unbounded one backtracks over the rest of a long line at each anchor.
     name_rest = r"[\w.-]{0,64}[\"'\]]{0,2}[ \t]*"
     annotation = r"(?::[ \t]*[A-Za-z_][\w.\[\], |]{0,64}?[ \t]*)?"
     operator = r"(?:=>|:=|=(?!=)|:(?=[ \t\"'`]))[ \t]*"  # YAML and JSON put a space or a quote after ':'
-    bare = _BARE
+    bare = BARE
     # Quoted up to the same quote (any character but white space), or unquoted up to one a value cannot hold.
     char = r"(?:(?(q)[^\s\"'`\\]|" + bare + "))"
     # Possessive: neither class holds the character that ends the value, so giving some back never helps.
@@ -170,8 +166,10 @@ def _azure_secret(m: re.Match[str]) -> bool:
 
 # A value assigned to a telling name; an earlier rule wins where two take the same value.
 NAMED: tuple[Rule, ...] = (
-    make_rule("aws-secret-key", r"(?i:secret|key)" + _assigned("{40}"), _named(_aws_secret), STEMS, True),
-    make_rule("azure-client-secret", r"(?i:secret)" + _assigned(), _azure_secret, STEMS, True),
+    make_rule(
+        "aws-secret-key", r"(?i:secret|key)" + _assigned("{40}"), _named(_aws_secret), ("secret", "key"), True
+    ),
+    make_rule("azure-client-secret", r"(?i:secret)" + _assigned(), _azure_secret, ("secret",), True),
     # A YAML block scalar: `password: >-` and the value on the indented lines below.
     make_rule(
         "generic-secret",
@@ -183,120 +181,3 @@ NAMED: tuple[Rule, ...] = (
     ),
     make_rule("generic-secret", _SECRET_NAME + _assigned(), _named(high_entropy), STEMS, True),
 )
-
-
-# In these languages an unquoted right-hand side is an expression, not a literal.
-_CODE_SUFFIXES = (
-    ".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs",
-    ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".swift", ".dart", ".lua", ".pl", ".vue",
-)  # fmt: skip
-
-_K8S_SECRET = re.compile(r"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.M)
-_K8S_DATA = re.compile(r"^([ \t]*)(?:data|stringData):[ \t]*\r?\n", re.M)
-_K8S_ENTRY = re.compile(r"[ \t]+[\w.-]+:[ \t]*[\"']?(?P<v>[^\s\"'#][^\s\"']*)")
-
-
-def kubernetes_secrets(text: str, rules: TextRules | None = None) -> Iterator[tuple[int, int, str]]:
-    """Every value under `data:` or `stringData:` of a Kubernetes Secret (base64 or plain)."""
-    if not (rules.holds("Secret") if rules else "Secret" in text) or not _K8S_SECRET.search(text):
-        return
-    covered = 0  # a block nested in one already read: its entries were read with the outer one's
-    for block in _K8S_DATA.finditer(text):
-        indent, at = len(block[1]), block.end()
-        if at <= covered:
-            continue
-        while at < len(text):
-            end = text.find("\n", at)
-            end = len(text) if end < 0 else end + 1
-            line = text[at:end]
-            if line.strip() and len(line) - len(line.lstrip(" \t")) <= indent:
-                break
-            entry = _K8S_ENTRY.match(line)
-            if entry and not placeholder(entry["v"], 4) and "{{" not in line:
-                yield at + entry.start("v"), at + entry.end("v"), "kubernetes-secret"
-            at = end
-        covered = at
-
-
-# A value this long is not matched again from an anchor inside it, by the same rule: every anchor of
-# a hostile line (`key=key=key=...`) would otherwise scan and check a window of thousands of
-# characters. A shorter value is: a secret can be assigned inside a value that is not one.
-_LONG_VALUE = 256
-
-
-class TextRules:
-    """Our rules over one text: its lower-cased copy, the anchors of each word list and which words it
-    holds are found once."""
-
-    def __init__(self, text: str, path: str) -> None:
-        self.text = text
-        self.code = path.lower().endswith(_CODE_SUFFIXES)
-        self._folded: str | None = None
-        self._anchors: dict[tuple[str, ...], list[int]] = {}
-        self._holds: dict[str, bool] = {}
-        self._runs: list[tuple[int, int]] | None = None
-
-    def holds(self, word: str) -> bool:
-        """Whether the text holds `word` (as written); each word is looked for once."""
-        if word not in self._holds:
-            self._holds[word] = word in self.text
-        return self._holds[word]
-
-    def _overlong(self) -> list[tuple[int, int]]:
-        """The runs of unquoted-value characters too long to hold a named value, found once."""
-        if self._runs is None:
-            # Such a run covers a whole aligned block of half its length: look for those first, cheaply.
-            text, half = self.text, _OVERLONG_RUN // 2
-            blocks = range(0, len(text) - half + 1, half)
-            any_run = any(_VALUE_END.search(text, i, i + half) is None for i in blocks)
-            self._runs = [m.span() for m in _OVERLONG.finditer(text)] if any_run else []
-        return self._runs
-
-    def anchors(self, words: tuple[str, ...]) -> list[int]:
-        """Where each of `words` starts (ASCII case folded), in order."""
-        if words not in self._anchors:
-            if self._folded is None:
-                # Lower-cases ASCII only and keeps one character per character, so offsets match.
-                self._folded = self.text.encode("latin-1", "replace").lower().decode("latin-1")
-            found: list[int] = []
-            for word in words:
-                at = self._folded.find(word)
-                while at >= 0:
-                    found.append(at)
-                    at = self._folded.find(word, at + 1)
-            self._anchors[words] = sorted(found)
-        return self._anchors[words]
-
-    def _matches(self, rule: Rule, in_runs: bool) -> Iterator[re.Match[str]]:
-        """The rule's matches; `in_runs`: none can start deep inside an overlong run (see _OVERLONG)."""
-        text = self.text
-        if rule.gate is not None and not rule.gate.search(text):
-            return
-        if rule.anchored:
-            skip_to = 0
-            runs = iter(self._overlong() if in_runs else ())
-            run = next(runs, None)
-            for at in self.anchors(rule.words):
-                while run is not None and run[1] - _OVERLONG_RUN <= at:
-                    run = next(runs, None)
-                if at < skip_to or (run is not None and run[0] <= at):
-                    continue
-                if m := rule.pattern.match(text, at):
-                    if m.end("v") - m.start("v") > _LONG_VALUE:
-                        skip_to = m.end("v")
-                    yield m
-        elif not rule.words or any(self.holds(w) for w in rule.words):
-            yield from rule.pattern.finditer(text)
-
-    def spans(self, rules: tuple[Rule, ...]) -> list[tuple[int, int, str]]:
-        """(start, end, kind) of every value one of `rules` accepts, in order (they may overlap)."""
-        found: list[tuple[int, int, str]] = []
-        for rule in rules:
-            for m in self._matches(rule, rules is NAMED):
-                if self.code and "q" in rule.pattern.groupindex and not m["q"]:
-                    continue  # in code, the right-hand side is an expression
-                if rule.accept(m):
-                    found.append((m.start("v"), m.end("v"), rule.kind))
-        if rules is CONTEXT:
-            found += kubernetes_secrets(self.text, self)
-        return sorted(found)

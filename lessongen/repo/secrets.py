@@ -10,15 +10,16 @@ from typing import NoReturn
 
 from lessongen.errors import UsageError
 from lessongen.repo.secret_checks import plausible
-from lessongen.repo.secret_rules import CONTEXT, FORMATS, NAMED, TextRules
+from lessongen.repo.secret_rules import CONTEXT, FORMATS, NAMED
 from lessongen.repo.secret_scanner import ProviderScanner, Span, library_version
+from lessongen.repo.secret_text import TextRules
 from lessongen.repo.secret_views import JSON_SUFFIXES, View, joined_literals, json_unescaped
 from lessongen.shared.data import SkippedPath, SourceFile, text_digest
 from lessongen.shared.text import first_few
 
 # Bump when our rules change: files remembered as clean are scanned again (so they are when the
 # provider scanner's version changes).
-SCANNER_VERSION = 3
+SCANNER_VERSION = 4
 
 
 def scanner_version() -> str:

@@ -1,0 +1,168 @@
+"""Our secret rules (secret_rules.py) run over one text, with as few passes over it as they allow.
+
+Each search over a whole text costs about as much as any other, whatever it looks for, so the
+places of the name stems (STEMS) are found once, on a case-folded copy, and serve every anchored
+rule and every word a rule looks for that holds a stem; only the words without one are searched
+for on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lessongen.repo.secret_checks import Rule, placeholder
+from lessongen.repo.secret_rules import BARE, CONTEXT, ENDS_BARE, NAMED, STEMS, WIDEST
+
+# In these languages an unquoted right-hand side is an expression, not a literal.
+_CODE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs",
+    ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".swift", ".dart", ".lua", ".pl", ".vue",
+)  # fmt: skip
+
+# A run of unquoted-value characters longer than a value and its name: no named rule matches in it
+# (except near its end), and trying each anchor inside would scan thousands of characters each.
+_OVERLONG_RUN = WIDEST + 256
+_OVERLONG = re.compile(rf"(?<!{BARE}){BARE}{{{_OVERLONG_RUN},}}")
+_VALUE_END = re.compile(rf"[{ENDS_BARE}]")
+
+# A value this long is not matched again from an anchor inside it, by the same rule: every anchor of
+# a hostile line (`key=key=key=...`) would otherwise scan and check a window of thousands of
+# characters. A shorter value is: a secret can be assigned inside a value that is not one.
+_LONG_VALUE = 256
+
+# A word holding a stem is looked for at the stem's places while they are at most one in this many
+# characters; a text crowded with them (`key=key=...`) is searched instead, which is then cheaper.
+_SPARSE = 64
+
+# Where in a word (as lower case) each stem it holds starts: the first stem found is used.
+_STEM_IN: dict[str, tuple[str, int] | None] = {}
+
+
+def _stem_in(word: str) -> tuple[str, int] | None:
+    if word not in _STEM_IN:
+        low = word.lower()
+        _STEM_IN[word] = next(((s, low.find(s)) for s in STEMS if s in low), None)
+    return _STEM_IN[word]
+
+
+class TextRules:
+    """Our rules over one text: the stems' places and which words it holds are found once."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.code = path.lower().endswith(_CODE_SUFFIXES)
+        self._stems: dict[str, list[int]] | None = None
+        self._anchors: dict[tuple[str, ...], list[int]] = {}
+        self._holds: dict[str, bool] = {}
+        self._runs: list[tuple[int, int]] | None = None
+
+    def _stem_places(self) -> dict[str, list[int]]:
+        """Where each stem starts (ASCII case folded), found once."""
+        if self._stems is None:
+            # Lower-cases ASCII only and keeps one character per character, so offsets match.
+            folded = self.text.encode("latin-1", "replace").lower().decode("latin-1")
+            self._stems = {}
+            for stem in STEMS:
+                found: list[int] = []
+                at = folded.find(stem)
+                while at >= 0:
+                    found.append(at)
+                    at = folded.find(stem, at + 1)
+                self._stems[stem] = found
+        return self._stems
+
+    def holds(self, word: str) -> bool:
+        """Whether the text holds `word` (as written); each word is looked for once."""
+        if word not in self._holds:
+            self._holds[word] = self._find(word)
+        return self._holds[word]
+
+    def _find(self, word: str) -> bool:
+        text = self.text
+        if (stem := _stem_in(word)) is not None:
+            name, offset = stem
+            places = self._stem_places()[name]
+            # Every place of the word has the stem at `offset` in the folded copy.
+            if len(places) * _SPARSE <= len(text):
+                return any(text.startswith(word, at - offset) for at in places if at >= offset)
+        return word in text
+
+    def _overlong(self) -> list[tuple[int, int]]:
+        """The runs of unquoted-value characters too long to hold a named value, found once."""
+        if self._runs is None:
+            # Such a run covers a whole aligned block of half its length: look for those first, cheaply.
+            text, half = self.text, _OVERLONG_RUN // 2
+            blocks = range(0, len(text) - half + 1, half)
+            any_run = any(_VALUE_END.search(text, i, i + half) is None for i in blocks)
+            self._runs = [m.span() for m in _OVERLONG.finditer(text)] if any_run else []
+        return self._runs
+
+    def anchors(self, stems: tuple[str, ...]) -> list[int]:
+        """Where each of `stems` starts (ASCII case folded), in order."""
+        if stems not in self._anchors:
+            places = self._stem_places()
+            self._anchors[stems] = sorted(at for stem in stems for at in places[stem])
+        return self._anchors[stems]
+
+    def _matches(self, rule: Rule, in_runs: bool) -> Iterator[re.Match[str]]:
+        """The rule's matches; `in_runs`: none can start deep inside an overlong run (see _OVERLONG)."""
+        text = self.text
+        if rule.gate is not None and not rule.gate.search(text):
+            return
+        if rule.anchored:
+            skip_to = 0
+            runs = iter(self._overlong() if in_runs else ())
+            run = next(runs, None)
+            for at in self.anchors(rule.words):
+                while run is not None and run[1] - _OVERLONG_RUN <= at:
+                    run = next(runs, None)
+                if at < skip_to or (run is not None and run[0] <= at):
+                    continue
+                if m := rule.pattern.match(text, at):
+                    if m.end("v") - m.start("v") > _LONG_VALUE:
+                        skip_to = m.end("v")
+                    yield m
+        elif not rule.words or any(self.holds(w) for w in rule.words):
+            yield from rule.pattern.finditer(text)
+
+    def spans(self, rules: tuple[Rule, ...]) -> list[tuple[int, int, str]]:
+        """(start, end, kind) of every value one of `rules` accepts, in order (they may overlap)."""
+        found: list[tuple[int, int, str]] = []
+        for rule in rules:
+            for m in self._matches(rule, rules is NAMED):
+                if self.code and "q" in rule.pattern.groupindex and not m["q"]:
+                    continue  # in code, the right-hand side is an expression
+                if rule.accept(m):
+                    found.append((m.start("v"), m.end("v"), rule.kind))
+        if rules is CONTEXT:
+            found += kubernetes_secrets(self)
+        return sorted(found)
+
+
+_K8S_SECRET = re.compile(r"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.M)
+_K8S_DATA = re.compile(r"^([ \t]*)(?:data|stringData):[ \t]*\r?\n", re.M)
+_K8S_ENTRY = re.compile(r"[ \t]+[\w.-]+:[ \t]*[\"']?(?P<v>[^\s\"'#][^\s\"']*)")
+
+
+def kubernetes_secrets(rules: TextRules) -> Iterator[tuple[int, int, str]]:
+    """Every value under `data:` or `stringData:` of a Kubernetes Secret (base64 or plain)."""
+    text = rules.text
+    if not rules.holds("Secret") or not _K8S_SECRET.search(text):
+        return
+    covered = 0  # a block nested in one already read: its entries were read with the outer one's
+    for block in _K8S_DATA.finditer(text):
+        indent, at = len(block[1]), block.end()
+        if at <= covered:
+            continue
+        while at < len(text):
+            end = text.find("\n", at)
+            end = len(text) if end < 0 else end + 1
+            line = text[at:end]
+            if line.strip() and len(line) - len(line.lstrip(" \t")) <= indent:
+                break
+            entry = _K8S_ENTRY.match(line)
+            if entry and not placeholder(entry["v"], 4) and "{{" not in line:
+                yield at + entry.start("v"), at + entry.end("v"), "kubernetes-secret"
+            at = end
+        covered = at
