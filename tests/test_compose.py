@@ -63,3 +63,25 @@ def test_bodies_that_would_merge_with_the_tag_are_counted_exactly() -> None:
         parts = tuple(FilePart(f"f{i}.c", t, counter.count(t), f"{i:032d}") for i, t in enumerate(texts))
         message = composer.batch(Batch(0, parts), 1, 1)
         assert message.tokens == count_chat(counter, [message.as_dict()]) - 3
+
+
+def test_a_projecting_composer_stands_in_for_batches_with_their_exact_tokens() -> None:
+    counter = TokenCounter.for_model("gpt-4o-mini")
+    composer = Composer(load_prompts(), counter)
+    texts = ["def f():\n    return 1\n", "\nleading newline\n", "no newline at end"]
+    parts = tuple(FilePart(f"f{i}.py", t, counter.count(t), f"{i:032d}") for i, t in enumerate(texts))
+    batches = [Batch(0, parts[:2]), Batch(1, parts[2:])]
+    projecting = composer.projecting()
+    for batch in batches:
+        for count, scenes in ((2, 1), (2, 3), (5, 3)):
+            real, stand_in = composer.batch(batch, count, scenes), projecting.batch(batch, count, scenes)
+            assert stand_in.tokens == real.tokens and stand_in.role == real.role
+            assert len(stand_in.content) < 80 and "def f" not in stand_in.content
+    assert projecting.batch(batches[0], 2, 1) == projecting.batch(batches[0], 2, 1)
+    others = [
+        projecting.batch(batches[1], 2, 1),
+        projecting.batch(batches[0], 5, 1),
+        projecting.batch(batches[0], 2, 3),
+    ]
+    assert all(o != projecting.batch(batches[0], 2, 1) for o in others)
+    assert composer.batch(batches[0], 2, 1).content.count("def f") == 1  # the composer itself is unchanged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,6 +77,18 @@ class Composer:
         self._batch_tokens: dict[tuple[int, int, int], tuple[Batch, int]] = {}
         self._small: dict[tuple[str, tuple[int | str, ...]], Message] = {}
         self._tag_tokens: int | None = None
+        self._stand_ins = False  # see projecting()
+
+    def projecting(self) -> Composer:
+        """This composer for a dry run, sharing its counts: a batch message's content is a short stand-in.
+
+        Its tokens are the real message's and two stand-ins are equal exactly when the real messages
+        would be (same batch, count and scenes), so a projection is unchanged; it never builds the
+        text of every file three times per plan.
+        """
+        twin = copy.copy(self)  # shallow: the counts made by either are known to both
+        twin._stand_ins = True
+        return twin
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         """Prompt tokens of a chat: its messages and the reply priming of the counter's chat format."""
@@ -95,25 +108,36 @@ class Composer:
 
     def batch(self, batch: Batch, count: int, scenes: int) -> Message:
         """The user message that carries a batch's files and asks for `scenes` scenes (built once)."""
+        if self._stand_ins:
+            stand_in = f"<batch {batch.index + 1} of {count}, {scenes} scenes: {len(batch.parts)} parts>"
+            return self._message(USER, stand_in, self._content_tokens(batch, count, scenes))
         key = (batch.index, count, scenes)
         if self._last_batch is None or self._last_batch[0] != key:
             self._last_batch = (key, self._build_batch(batch, count, scenes))
         return self._last_batch[1]
 
-    def _build_batch(self, batch: Batch, count: int, scenes: int) -> Message:
+    def _header(self, batch: Batch, count: int, scenes: int) -> str:
         labels = ", ".join(part.label for part in batch.parts)
-        header = self.prompts.render(
+        return self.prompts.render(
             "batch", number=batch.index + 1, count=count, file_list=labels, scenes=scenes
         )
+
+    def _build_batch(self, batch: Batch, count: int, scenes: int) -> Message:
+        header = self._header(batch, count, scenes)
         pieces = [header]
         for part in batch.parts:
             # A plan's unread part (its tag never joins its text) stands in by its digest, in the tag.
             pieces += [file_open(part), "" if part.unread else file_body(part), file_close(part)]
+        return self._message(USER, "".join(pieces), self._content_tokens(batch, count, scenes, header))
+
+    def _content_tokens(self, batch: Batch, count: int, scenes: int, header: str | None = None) -> int:
+        """A batch message's content tokens, counted once per batch object, count and scenes."""
         key = (id(batch), count, scenes)
         known = self._batch_tokens.get(key)
         if known is None or known[0] is not batch:
+            header = self._header(batch, count, scenes) if header is None else header
             known = self._batch_tokens[key] = (batch, self._count_batch(batch, header))
-        return self._message(USER, "".join(pieces), known[1])
+        return known[1]
 
     def _count_batch(self, batch: Batch, header: str) -> int:
         """A batch message's content tokens: the header, each file's tags, and the files' own counts."""

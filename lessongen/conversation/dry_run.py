@@ -63,6 +63,7 @@ def simulate(
     From `start` (a live run's state) it projects the rest of a run with the reply sizes seen so far;
     `reused` answers of a previous lesson enter the history without a call (an update or a redo).
     """
+    composer = composer.projecting()  # nothing is sent: a batch message's tokens are all it needs
     state = start or ChatState(system=composer.system())
     sent: list[tuple[Message, ...]] = []
     calls: list[CallRecord] = []
