@@ -24,6 +24,7 @@ from lessongen.repo.secrets import PathNames, Redaction, SecretScanner, redact, 
 from lessongen.shared.data import SourceFile
 
 _BATCH_CHARS = 1 << 18  # texts are sent in batches of about this many characters
+_BATCH_FILES = 256  # or of this many files: thousands of tiny files must not reach the worker all at the end
 _PIPE_BYTES = 1 << 20  # a roomy pipe, so the walk seldom waits for the worker to take a batch
 Found = dict[str, Redaction]  # by path: the files that hold a secret
 
@@ -98,7 +99,7 @@ class BackgroundScanner:
         if self._requests is not None:
             self._pending.append((file.path, file.text))
             self._pending_chars += len(file.text)
-            if self._pending_chars >= _BATCH_CHARS:
+            if self._pending_chars >= _BATCH_CHARS or len(self._pending) >= _BATCH_FILES:
                 self._send("texts", self._pending)
                 self._pending, self._pending_chars = [], 0
 
