@@ -6,6 +6,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from lessongen.shared.cache import Cache
 from lessongen.tokens.cache import TokenCache
 
@@ -63,10 +65,35 @@ def test_a_fifo_in_place_of_the_file_turns_the_cache_off(tmp_path: Path) -> None
     assert path.is_fifo()
 
 
-def test_a_corrupt_or_locked_file_or_a_bad_row_turns_the_cache_off(tmp_path: Path) -> None:
-    corrupt = tmp_path / "corrupt.sqlite"
-    corrupt.write_bytes(b"not a database" * 100)
-    assert Cache(corrupt, "a", 10).load() == {}
+def test_a_file_that_is_not_a_database_is_started_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"not a database" * 100)
+    cache = Cache(path, "a", 10)
+    assert cache.load() == {} and cache.error is None
+    cache.put("k", 1)
+    entry = Cache(path, "a", 10).get("k")
+    assert entry is not None and entry.value == 1
+
+
+def test_a_damaged_database_is_started_afresh(tmp_path: Path) -> None:
+    """What a machine crash can leave behind now that writes are not flushed one by one."""
+    path = tmp_path / "cache.sqlite"
+    Cache(path, "a", 100_000).put_many({f"key {n}": "x" * 200 for n in range(2_000)})
+    with sqlite3.connect(path) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    assert len(data) > 8 * page_size
+    data[page_size : 8 * page_size] = b"\xff" * (7 * page_size)  # pages 2-8 overwritten, the header kept
+    path.write_bytes(bytes(data))
+    with sqlite3.connect(path) as db, pytest.raises(sqlite3.DatabaseError, match="malformed"):
+        db.execute("SELECT count(*) FROM entries").fetchone()
+    cache = Cache(path, "a", 100)
+    assert cache.load() == {} and cache.error is None
+    cache.put("k", 1)
+    assert sorted(Cache(path, "a", 100).load()) == ["k"]
+
+
+def test_a_locked_file_or_a_bad_row_turns_the_cache_off(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite"
     Cache(path, "a", 10).put("k", 1)
     with sqlite3.connect(path) as db:

@@ -368,13 +368,15 @@ def test_entries_are_per_server_and_model(tmp_path: Path) -> None:
     assert cache.get("http://a", "n") is None
 
 
-def test_a_corrupt_cache_file_only_disables_the_cache(tmp_path: Path) -> None:
+def test_a_cache_file_that_is_not_a_database_is_started_afresh(tmp_path: Path) -> None:
     path = tmp_path / "discovery.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     cache = DiscoveryCache(path)
     with llama_cpp_server(n_ctx=8192) as server:
         assert discover_cached(server.base_url, "m", cache) == _FOUND
-    assert cache.error is not None and "discovery cache unavailable" in cache.error
+        url = server.base_url
+    assert cache.error is None
+    assert discover_cached(url, "m", DiscoveryCache(path)) == _FOUND  # remembered: the server is gone
 
 
 def test_an_unwritable_cache_folder_only_disables_the_cache(tmp_path: Path) -> None:

@@ -22,14 +22,14 @@ def test_token_cache_round_trip_and_namespaces(tmp_path: Path) -> None:
     assert TokenCache(path, "cl100k_base").get("d1") is None  # another encoding counts differently
 
 
-def test_corrupt_or_unwritable_cache_only_disables_itself(tmp_path: Path) -> None:
-    corrupt = tmp_path / "tokens.sqlite"
-    corrupt.write_bytes(b"this is not a database" * 100)
-    cache = TokenCache(corrupt, "o200k_base")
-    assert cache.error and cache.get("x") is None
+def test_a_damaged_cache_starts_afresh_and_an_unwritable_one_disables_itself(tmp_path: Path) -> None:
+    damaged = tmp_path / "tokens.sqlite"
+    damaged.write_bytes(b"this is not a database" * 100)
+    cache = TokenCache(damaged, "o200k_base")
+    assert not cache.error and cache.get("x") is None
     cache.put_many({"x": 1})
     cache.flush()
-    assert cache.get("x") == 1  # still works in memory
+    assert TokenCache(damaged, "o200k_base").get("x") == 1
     blocked = tmp_path / "file"
     blocked.write_text("a file where a folder should be")
     cache = TokenCache(blocked / "tokens.sqlite", "o200k_base")

@@ -3,9 +3,11 @@
 Token counts, clean secret scans, the stat index of files already read, discovered windows and response
 formats all live here. Every write is one transaction, so the file holds the old rows or the new ones.
 Each namespace keeps at most `max_rows` rows: the ones used least recently are pruned when new ones are
-written. Any failure (a corrupt, locked or unwritable file, a FIFO or a device in its place, a row that
-is not JSON) turns the cache off for the rest of the run with a note in `error`: the run goes on, only
-slower.
+written. Everything here can be worked out again, so writes are not flushed to the disk one by one (no
+fsync): a crash of lessongen cannot damage the file, a crash of the machine may, and a file SQLite finds
+damaged is then started afresh. Any other failure (a locked or unwritable file, a FIFO or a device in
+its place, a row that is not JSON) turns the cache off for the rest of the run with a note in `error`:
+the run goes on, only slower.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 CACHE_FILE = "cache.sqlite"
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)  # the file, not the moment, is at fault
 _T = TypeVar("_T")
 
 
@@ -66,6 +69,7 @@ class Cache:
             if not stat.S_ISREG(os.stat(self._path).st_mode):
                 raise OSError(f"{self._path} is not a regular file")
         with contextlib.closing(sqlite3.connect(self._path, timeout=self._timeout)) as db, db:
+            db.execute("PRAGMA synchronous = OFF")  # a cache: an fsync per write buys nothing worth its time
             db.execute(
                 "CREATE TABLE IF NOT EXISTS entries (namespace TEXT, key TEXT, value TEXT, used REAL, "
                 "PRIMARY KEY (namespace, key))"
@@ -76,12 +80,25 @@ class Cache:
         if self._path is None:
             return None
         try:
-            with self._db() as db:
-                return action(db)
+            try:
+                with self._db() as db:
+                    return action(db)
+            except sqlite3.DatabaseError as exc:
+                if exc.sqlite_errorcode not in _DAMAGED:
+                    raise
+                self._start_afresh()
+                with self._db() as db:
+                    return action(db)
         except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
             self.error = f"{self._label} cache unavailable ({exc}); working without it"
             self._path = None
             return None
+
+    def _start_afresh(self) -> None:
+        """Remove a damaged file (and its journal) so the next connection creates an empty one."""
+        assert self._path is not None
+        for stale in (self._path, self._path.with_name(self._path.name + "-journal")):
+            stale.unlink(missing_ok=True)
 
     def load(self) -> dict[str, Entry]:
         """Every entry of the namespace."""
