@@ -28,10 +28,20 @@ def _worker_shared_folder(config: pytest.Config) -> Path | None:
     return Path(basetemp).parent if os.environ.get("PYTEST_XDIST_WORKER") and basetemp else None
 
 
+def _rules_store(config: pytest.Config, shared: Path | None) -> Path | None:
+    """Where the scanner's compiled rules are kept: pytest's cache folder (kept between runs) when it is on,
+    else the run's shared folder."""
+    cache = getattr(config, "cache", None)
+    return cache.mkdir(f"lessongen-scanner-rules-{scanner_rules.key()}") if cache is not None else shared
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """The first xdist worker starts compiling the scanner's rules while the workers collect."""
+    """The first xdist worker starts compiling the scanner's rules, unless they are kept, while the workers
+    collect."""
     shared = _worker_shared_folder(config)
-    if shared is not None and (process := scanner_rules.start_compiling(shared)) is not None:
+    store = _rules_store(config, shared)
+    process = scanner_rules.start_compiling(shared, store) if shared and store else None
+    if process is not None:
         _compiling.append(process)
 
 
@@ -130,6 +140,6 @@ def _session_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     and loads them now (they are compiled once per run, not once per worker)."""
     basetemp = tmp_path_factory.getbasetemp()
     shared = _worker_shared_folder(request.config)
-    scanner_rules.use_folders(shared or basetemp, basetemp / "lessongen-cache")
+    scanner_rules.use_folders(_rules_store(request.config, shared) or basetemp, basetemp / "lessongen-cache")
     if shared is not None:
         scanner_rules.compiled_rules()

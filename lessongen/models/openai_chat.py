@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import openai
@@ -34,6 +34,7 @@ class OpenAIChatModel:
         max_retries: int = 5,
         malformed_retries: int = 2,
         formats: Cache | None = None,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         if api_key is None and is_openai(base_url):
             raise UsageError(
@@ -50,6 +51,7 @@ class OpenAIChatModel:
         self._model = model
         self._official = is_openai(base_url)
         self._malformed_retries = malformed_retries
+        self._pause = pause  # between malformed answers
         self.where = server_url(base_url)
         self._formats = formats  # what each server accepted, remembered between runs
         self._format_key = f"{self.where}|{model}"
@@ -126,7 +128,7 @@ class OpenAIChatModel:
                         f"the server at {self.where} returned malformed responses {malformed} times ({what})",
                         "check the server, then rerun with --resume",
                     ) from None
-                time.sleep(min(0.25 * 2.0 ** (malformed - 1), 4.0))
+                self._pause(min(0.25 * 2.0 ** (malformed - 1), 4.0))
             except openai.OpenAIError as exc:
                 raise _translate(exc) from None
 
