@@ -72,8 +72,8 @@ FORMATS: tuple[Rule, ...] = (
         "azure-storage-key", r"(?:AccountKey|SharedAccessKey)=(?P<v>[A-Za-z0-9+/]{20,}=*)", always, ("Key=",)
     ),
     make_rule("openai-key", r"(?P<v>sk-(?!ant-)[A-Za-z0-9_-]{20,})" + _END, alone(mixed), ("sk-",)),
-    make_rule("google-api-key", r"(?P<v>AIza[A-Za-z0-9_-]{35})" + _END, alone()),
-    make_rule("google-oauth-secret", r"(?P<v>GOCSPX-[A-Za-z0-9_-]{28})" + _END, alone()),
+    make_rule("google-api-key", r"(?P<v>AIza[A-Za-z0-9_-]{35})" + _END, alone(), ("AIza",)),
+    make_rule("google-oauth-secret", r"(?P<v>GOCSPX-[A-Za-z0-9_-]{28})" + _END, alone(), ("GOCSPX-",)),
     make_rule("telegram-bot-token", r"(?P<v>\d{8,10}:AA[A-Za-z0-9_-]{33})" + _END, alone(), (":AA",)),
     make_rule(
         "discord-bot-token",
@@ -94,7 +94,7 @@ STEMS = ("passw", "pwd", "secret", "token", "key", "auth", "credential")
 # Credentials the context tells of: in a URL, an HTTP header, a query string, a command line.
 CONTEXT: tuple[Rule, ...] = (
     # Anchored at "://"; only the password is taken: scheme://user:password@host.
-    make_rule("url-password", r"://[^\s:/@'\"]*:(?P<v>[^\s@/'\"]+)@(?=[\w\[])", url_password),
+    make_rule("url-password", r"://[^\s:/@'\"]*:(?P<v>[^\s@/'\"]+)@(?=[\w\[])", url_password, ("://",)),
     make_rule(
         "authorization-header",
         r"(?i:authorization)[\"']?[ \t]*[:=][ \t]*[\"']?(?i:bearer|basic|token|bot|digest)[ \t]+"

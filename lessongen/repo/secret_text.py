@@ -1,18 +1,21 @@
 """Our secret rules (secret_rules.py) run over one text, with as few passes over it as they allow.
 
-Each search over a whole text costs about as much as any other, whatever it looks for, so the
-places of the name stems (STEMS) are found once, on a case-folded copy, and serve every anchored
-rule and every word a rule looks for that holds a stem; only the words without one are searched
-for on their own.
+Each search over a whole text costs about as much as any other, whatever it looks for, so every
+literal our rules look for (the name stems of STEMS, and each word a rule needs) is found in one
+pass: an Aho-Corasick automaton (ahocorasick-rs, in Rust) over a case-folded copy gives every place
+of each, and those places serve every anchored rule and every word (checked as written at them).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
+
+from ahocorasick_rs import BytesAhoCorasick
 
 from lessongen.repo.secret_checks import Rule, placeholder
-from lessongen.repo.secret_rules import BARE, CONTEXT, ENDS_BARE, NAMED, STEMS, WIDEST
+from lessongen.repo.secret_rules import BARE, CONTEXT, ENDS_BARE, FORMATS, NAMED, STEMS, WIDEST
 
 # In these languages an unquoted right-hand side is an expression, not a literal.
 _CODE_SUFFIXES = (
@@ -31,46 +34,52 @@ _VALUE_END = re.compile(rf"[{ENDS_BARE}]")
 # characters. A shorter value is: a secret can be assigned inside a value that is not one.
 _LONG_VALUE = 256
 
-# A word holding a stem is looked for at the stem's places while they are at most one in this many
+# A word is checked at the places of its folded form while they are at most one in this many
 # characters; a text crowded with them (`key=key=...`) is searched instead, which is then cheaper.
 _SPARSE = 64
 
-# Where in a word (as lower case) each stem it holds starts: the first stem found is used.
-_STEM_IN: dict[str, tuple[str, int] | None] = {}
+_K8S_WORD = "Secret"
 
 
-def _stem_in(word: str) -> tuple[str, int] | None:
-    if word not in _STEM_IN:
-        low = word.lower()
-        _STEM_IN[word] = next(((s, low.find(s)) for s in STEMS if s in low), None)
-    return _STEM_IN[word]
+@cache
+def _literals() -> tuple[str, ...]:
+    """Every literal looked for, case folded: the stems and each rule's words."""
+    words = {w for rules in (FORMATS, CONTEXT, NAMED) for rule in rules for w in rule.words}
+    return tuple(sorted({*STEMS, *(w.lower() for w in (*words, _K8S_WORD))}))
+
+
+@cache
+def _automaton() -> BytesAhoCorasick:
+    """The automaton over every literal, built once per process on first use."""
+    return BytesAhoCorasick([w.encode("ascii") for w in _literals()])
+
+
+def _fold(text: str) -> bytes:
+    """One byte per character: ASCII letters in lower case, every character outside Latin-1 as `?`."""
+    return text.encode("latin-1", "replace").lower()
 
 
 class TextRules:
-    """Our rules over one text: the stems' places and which words it holds are found once."""
+    """Our rules over one text: the places of every literal, and which words it holds, are found once."""
 
     def __init__(self, text: str, path: str) -> None:
         self.text = text
         self.code = path.lower().endswith(_CODE_SUFFIXES)
-        self._stems: dict[str, list[int]] | None = None
+        self._places: dict[str, list[int]] | None = None
         self._anchors: dict[tuple[str, ...], list[int]] = {}
         self._holds: dict[str, bool] = {}
         self._runs: list[tuple[int, int]] | None = None
 
-    def _stem_places(self) -> dict[str, list[int]]:
-        """Where each stem starts (ASCII case folded), found once."""
-        if self._stems is None:
-            # Lower-cases ASCII only and keeps one character per character, so offsets match.
-            folded = self.text.encode("latin-1", "replace").lower().decode("latin-1")
-            self._stems = {}
-            for stem in STEMS:
-                found: list[int] = []
-                at = folded.find(stem)
-                while at >= 0:
-                    found.append(at)
-                    at = folded.find(stem, at + 1)
-                self._stems[stem] = found
-        return self._stems
+    def places(self, literal: str) -> list[int]:
+        """Where a literal of `_literals()` starts in the case-folded text (every literal, one pass)."""
+        if self._places is None:
+            literals = _literals()
+            found: dict[str, list[int]] = {w: [] for w in literals}
+            # Overlapping: a stem inside a word (auth in authorization), a word inside itself, all count.
+            for index, start, _ in _automaton().find_matches_as_indexes(_fold(self.text), overlapping=True):
+                found[literals[index]].append(start)
+            self._places = found
+        return self._places[literal]
 
     def holds(self, word: str) -> bool:
         """Whether the text holds `word` (as written); each word is looked for once."""
@@ -80,12 +89,11 @@ class TextRules:
 
     def _find(self, word: str) -> bool:
         text = self.text
-        if (stem := _stem_in(word)) is not None:
-            name, offset = stem
-            places = self._stem_places()[name]
-            # Every place of the word has the stem at `offset` in the folded copy.
-            if len(places) * _SPARSE <= len(text):
-                return any(text.startswith(word, at - offset) for at in places if at >= offset)
+        if word.lower() not in _literals():  # not one of the rules' words: searched on its own
+            return word in text
+        places = self.places(word.lower())
+        if len(places) * _SPARSE <= len(text):
+            return any(text.startswith(word, at) for at in places)
         return word in text
 
     def _overlong(self) -> list[tuple[int, int]]:
@@ -101,8 +109,7 @@ class TextRules:
     def anchors(self, stems: tuple[str, ...]) -> list[int]:
         """Where each of `stems` starts (ASCII case folded), in order."""
         if stems not in self._anchors:
-            places = self._stem_places()
-            self._anchors[stems] = sorted(at for stem in stems for at in places[stem])
+            self._anchors[stems] = sorted(at for stem in stems for at in self.places(stem))
         return self._anchors[stems]
 
     def _matches(self, rule: Rule, in_runs: bool) -> Iterator[re.Match[str]]:
@@ -148,7 +155,7 @@ _K8S_ENTRY = re.compile(r"[ \t]+[\w.-]+:[ \t]*[\"']?(?P<v>[^\s\"'#][^\s\"']*)")
 def kubernetes_secrets(rules: TextRules) -> Iterator[tuple[int, int, str]]:
     """Every value under `data:` or `stringData:` of a Kubernetes Secret (base64 or plain)."""
     text = rules.text
-    if not rules.holds("Secret") or not _K8S_SECRET.search(text):
+    if not rules.holds(_K8S_WORD) or not _K8S_SECRET.search(text):
         return
     covered = 0  # a block nested in one already read: its entries were read with the outer one's
     for block in _K8S_DATA.finditer(text):
