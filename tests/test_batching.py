@@ -163,7 +163,8 @@ def test_split_reuses_piece_counts() -> None:
         def count_many(self, texts: list[str]) -> list[int]:
             raise AssertionError("pieces were counted again")
 
-    pieces = split_part(whole, 30_000, CachedCounter(Refuse(), cache))  # type: ignore[arg-type]
+    cached = CachedCounter(Refuse(), cache)  # type: ignore[arg-type]
+    pieces = split_part(whole, 30_000, cached, cached.count_pieces)
     assert "".join(p.text for p in pieces) == text
     assert len(pieces) > 1 and all(p.tokens <= 30_000 for p in pieces)
     assert sum(p.tokens for p in pieces) == whole.tokens

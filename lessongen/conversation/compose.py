@@ -77,6 +77,7 @@ class Composer:
         self._batch_tokens: dict[tuple[int, int, int], tuple[Batch, int]] = {}
         self._small: dict[tuple[str, tuple[int | str, ...]], Message] = {}
         self._tag_tokens: int | None = None
+        self._label_tokens: dict[str, int] = {}  # packing asks for a part's overhead several times
         self._stand_ins = False  # see projecting()
 
     def projecting(self) -> Composer:
@@ -169,7 +170,10 @@ class Composer:
         if self._tag_tokens is None:
             sample = FilePart("a", "", 0, "0" * 32)
             self._tag_tokens = self.counter.count(file_open(sample) + file_close(sample)) + _TAG_SLACK
-        return 2 * self.counter.count(part.label) + self._tag_tokens
+        label = self._label_tokens.get(part.label)
+        if label is None:
+            label = self._label_tokens[part.label] = self.counter.count(part.label)
+        return 2 * label + self._tag_tokens
 
     def _rendered(self, role: str, template: str, **values: int | str) -> Message:
         """A message from a template, rendered and counted once for the same values."""

@@ -13,6 +13,7 @@ from lessongen.repo.reading import read_source
 from lessongen.shared.data import Batch, FilePart, SourceFile
 from lessongen.tokens.cache import Piece, SplitCache
 from lessongen.tokens.counter import Counter
+from lessongen.tokens.counting import CachedCounter
 from lessongen.tokens.splitting import split_part
 
 
@@ -20,7 +21,7 @@ def cut_batches(
     parts: Sequence[FilePart],
     budget: int,
     composer: Composer,
-    counter: Counter,
+    counter: CachedCounter,
     load: Callable[[FilePart], FilePart] | None = None,
     splits: SplitCache | None = None,
     previous: Sequence[Sequence[str]] = (),
@@ -37,7 +38,7 @@ def cut_batches(
                 for i, (n, first, last, digest, _) in enumerate(known)
             )
         whole = load(part) if load is not None and part.unread else part
-        pieces = split_part(whole, limit, counter)
+        pieces = split_part(whole, limit, counter, counter.count_pieces)
         if splits is not None:
             splits.put(whole.digest, limit, [_piece(p) for p in pieces])
         return pieces

@@ -62,7 +62,9 @@ def read_source(path: Path, rel: str, size: int, cap: int) -> SourceFile | Skipp
     decoded = decode(data)
     if decoded is None:
         return SkippedPath(rel, "binary", "not text in any encoding")
-    text, note = decoded.text.removeprefix("\ufeff").replace("\r\n", "\n"), decoded.note
+    text, note = decoded.text.removeprefix("\ufeff"), decoded.note
+    if "\r" in text:  # looked for first: finding one character is many times faster than replace's search
+        text = text.replace("\r\n", "\n")
     if not text.strip():
         return SkippedPath(rel, "empty")
     reason = content_reason(rel, text[:_SNIFF])

@@ -16,7 +16,7 @@ from types import TracebackType
 from lessongen.shared.data import FilePart, SourceFile, text_digest
 from lessongen.tokens.cache import TokenCache
 from lessongen.tokens.counter import ChatFraming, Counter, count_texts
-from lessongen.tokens.pieces import safe_pieces
+from lessongen.tokens.pieces import piece_key, safe_pieces
 
 
 class CachedCounter:
@@ -57,7 +57,14 @@ class CachedCounter:
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         """Tokens in many texts; only the ones not in the cache are counted (in parallel)."""
-        keys = [text_digest(t) for t in texts]
+        return self._counted([text_digest(t) for t in texts], texts)
+
+    def count_pieces(self, digest: str, pieces: Sequence[str]) -> list[int]:
+        """Tokens in each safe piece (tokens/pieces.py) of the content `digest` names, remembered by
+        the digest and the piece's place: counted along with the file, not hashed again."""
+        return self._counted([piece_key(digest, i) for i in range(len(pieces))], pieces)
+
+    def _counted(self, keys: Sequence[str], texts: Sequence[str]) -> list[int]:
         missing = [i for i, k in enumerate(keys) if self.cache.get(k) is None]
         if missing:
             counts = self.counter.count_many([texts[i] for i in missing])
@@ -166,7 +173,7 @@ def _remember(
     for file, pieces in batch:
         counted = [next(numbers) for _ in pieces]
         if len(pieces) > 1:
-            cache.put_many({text_digest(p): n for p, n in zip(pieces, counted, strict=True)})
+            cache.put_many({piece_key(file.digest, i): n for i, n in enumerate(counted)})
         cache.put_many({file.digest: sum(counted)})
 
 

@@ -30,3 +30,9 @@ def safe_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
         start = found.start() + 1
     pieces.append(text[start:])
     return pieces
+
+
+def piece_key(digest: str, index: int) -> str:
+    """Where the token cache keeps the count of the `index`th safe piece of the content `digest` names:
+    a large file's pieces are counted when it is, and found again by its digest without hashing each."""
+    return f"{digest}:piece{PIECE_CHARS}:{index}"

@@ -8,6 +8,8 @@ from lessongen.shared.data import FilePart, text_digest
 from lessongen.tokens.counter import Counter
 from lessongen.tokens.pieces import safe_pieces
 
+PieceCounts = Callable[[str, Sequence[str]], list[int]]  # a content's digest and safe pieces -> counts
+
 
 def _cut_line(line: str, budget: int, count: Callable[[str], int], density: float) -> list[str]:
     """A single line longer than a batch, cut at character positions (rare: minified or data lines)."""
@@ -60,17 +62,23 @@ def _split_text(
     return [(t, n, a + first_line - 1, b + first_line - 1) for t, n, a, b in pieces]
 
 
-def split_part(part: FilePart, budget: int, counter: Counter) -> tuple[FilePart, ...]:
+def split_part(
+    part: FilePart, budget: int, counter: Counter, pieces_of: PieceCounts | None = None
+) -> tuple[FilePart, ...]:
     """Cut a file into consecutive line ranges of at most `budget` tokens each; nothing is dropped.
 
-    With a line-additive counter the file's safe pieces (counted when the file was) are grouped
-    without counting again; a piece larger than the budget, or a file from another counter, is cut
-    at line ranges estimated from its tokens per character and counted once.
+    With a line-additive counter the file's safe pieces are grouped without counting again, their
+    counts given by `pieces_of` (the part's digest and its pieces; CachedCounter.count_pieces keeps
+    the ones made when the file was counted); a piece larger than the budget, or a file from another
+    counter, is cut at line ranges estimated from its tokens per character and counted once.
     """
     if part.tokens <= budget:
         return (part,)
     units = safe_pieces(part.text) if counter.line_additive else [part.text]
-    counts = counter.count_many(units) if len(units) > 1 else [part.tokens]
+    if len(units) < 2:
+        counts = [part.tokens]
+    else:
+        counts = pieces_of(part.digest, units) if pieces_of is not None else counter.count_many(units)
     pieces: list[tuple[str, int, int, int]] = []
     group: list[str] = []
     group_tokens, line = 0, 1
