@@ -90,7 +90,7 @@ class StatIndex:
 def _encode(result: SourceFile | SkippedPath) -> dict[str, Any]:
     if isinstance(result, SkippedPath):
         return {"skip": [result.reason, result.detail]}
-    facts = result.unread or Unread.of(result.text)
+    facts = result.facts
     return {
         "file": [result.digest, result.size, result.note, facts.lines, facts.head, facts.ends_with_newline]
     }

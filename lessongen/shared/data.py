@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 
@@ -49,10 +50,15 @@ class SourceFile:
     note: str = ""  # e.g. "invalid UTF-8 replaced"
     unread: Unread | None = None  # set only by a plan, for a file known from the stat index
 
+    @cached_property
+    def facts(self) -> Unread:
+        """What stands in for the text when it is not read (found once: the walk and the counting ask)."""
+        return self.unread or Unread.of(self.text)
+
     @property
     def line_count(self) -> int:
         """Lines in the file (a last line without a newline counts)."""
-        return (self.unread or Unread.of(self.text)).lines
+        return self.facts.lines
 
 
 @dataclass(frozen=True)
