@@ -77,19 +77,20 @@ def _within_folder(path: str) -> tuple[int, str]:
     return len(_FIRST_IN_FOLDER), name
 
 
+def _order_key(part: FilePart, rank: int) -> tuple[int, list[str], tuple[int, str], int]:
+    folder = posixpath.dirname(part.path)
+    return rank, folder.split("/") if folder else [], _within_folder(part.path), part.part
+
+
+def _ranked(parts: Sequence[FilePart]) -> list[tuple[int, FilePart]]:
+    """Each part with its teaching rank, in teaching order (each rank worked out once)."""
+    ranked = [(teaching_rank(p.path), p) for p in parts]
+    return sorted(ranked, key=lambda ranked_part: _order_key(ranked_part[1], ranked_part[0]))
+
+
 def teaching_order(parts: Sequence[FilePart]) -> list[FilePart]:
     """Sort by rank, then folder (a folder's files stay together), then README/__init__/index first."""
-
-    def key(part: FilePart) -> tuple[int, list[str], tuple[int, str], int]:
-        folder = posixpath.dirname(part.path)
-        return (
-            teaching_rank(part.path),
-            folder.split("/") if folder else [],
-            _within_folder(part.path),
-            part.part,
-        )
-
-    return sorted(parts, key=key)
+    return [part for _, part in _ranked(parts)]
 
 
 _LABEL_SLACK = 24  # a split part's label grows by "(part 2 of 3, lines 401-800)"
@@ -152,19 +153,23 @@ def whole_or_split(
 
 
 def _items(
-    ordered: Sequence[FilePart],
+    ranked: Sequence[tuple[int, FilePart]],
+    costs: Sequence[int],
     budget: int,
     split: Callable[[FilePart, int], Sequence[FilePart]],
     overhead: Callable[[FilePart], int],
     anchoring: Anchoring,
 ) -> Iterator[_Item]:
-    for _, group_iter in groupby(ordered, key=lambda p: folder_key(p.path)):
+    """What batching places whole, from the parts in teaching order with their ranks and costs."""
+    keyed = zip(ranked, costs, strict=True)
+    for _, group_iter in groupby(keyed, key=lambda item: (item[0][0], posixpath.dirname(item[0][1].path))):
         group = tuple(group_iter)
-        cost = sum(p.tokens + overhead(p) for p in group)
+        cost = sum(c for _, c in group)
         if cost <= budget:
-            yield _Item(group, cost, folder_anchor(group[0].path, anchoring))
+            first = group[0][0][1].path
+            yield _Item(tuple(p for (_, p), _ in group), cost, folder_anchor(first, anchoring))
             continue
-        for part in group:  # a folder larger than a batch goes file by file
+        for (_, part), _ in group:  # a folder larger than a batch goes file by file
             for piece in whole_or_split(part, budget, split, overhead):
                 anchored = piece.part == 1 and file_anchor(piece.path, anchoring)
                 yield _Item((piece,), piece.tokens + overhead(piece), anchored)
@@ -187,13 +192,14 @@ def make_batches(
     its batch's room changes that batch only, and no change moves a boundary past the anchors around
     it (unless it removes one).
     """
-    ordered = teaching_order(parts)
-    if sum(p.tokens + overhead(p) for p in ordered) <= budget:  # it all fits: one batch, nothing to anchor
-        return (Batch(index=0, parts=tuple(ordered)),) if ordered else ()
+    ranked = _ranked(parts)
+    costs = [p.tokens + overhead(p) for _, p in ranked]  # each part's overhead counted once
+    if sum(costs) <= budget:  # it all fits: one batch, nothing to anchor
+        return (Batch(index=0, parts=tuple(p for _, p in ranked)),) if ranked else ()
     batches: list[tuple[FilePart, ...]] = []
     current: list[FilePart] = []
     used = 0
-    for item in _items(ordered, budget, split, overhead, anchoring):
+    for item in _items(ranked, costs, budget, split, overhead, anchoring):
         if current and (item.anchored or used + item.cost > budget):
             batches.append(tuple(current))
             current, used = [], 0
