@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 
 # Small enough that a piece of the densest text (about 0.45 tokens a character) stays under a typical
 # batch budget, so a file larger than a batch is grouped from counted pieces without counting again.
@@ -32,7 +33,12 @@ def safe_pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
     return pieces
 
 
+# Names how texts are cut into pieces: piece counts remembered under another cut are never used. The
+# pattern and size are in it; bump the version when safe_pieces itself cuts differently.
+_CUTS = f"v1-{PIECE_CHARS}-{zlib.crc32(_SAFE_CUT.pattern.encode()):08x}"
+
+
 def piece_key(digest: str, index: int) -> str:
     """Where the token cache keeps the count of the `index`th safe piece of the content `digest` names:
     a large file's pieces are counted when it is, and found again by its digest without hashing each."""
-    return f"{digest}:piece{PIECE_CHARS}:{index}"
+    return f"{digest}:piece-{_CUTS}:{index}"
