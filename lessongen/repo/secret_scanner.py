@@ -62,9 +62,10 @@ class ProviderScanner:
         """Compile or load the rules now rather than on the first scan."""
         self._loaded()
 
-    def spans(self, text: str) -> list[Span]:
-        """(start, end, kind) of every provider token in `text`, in character offsets."""
-        data = text.encode("utf-8", "surrogatepass")
+    def spans(self, text: str, data: bytes | None = None) -> list[Span]:
+        """(start, end, kind) of every provider token in `text` (as UTF-8 `data`, when given), in
+        character offsets."""
+        data = text.encode("utf-8", "surrogatepass") if data is None else data
         found = [f for f in self._loaded().scan(data) if f.visible]
         if not found:
             return []

@@ -62,8 +62,9 @@ def _fold(text: str) -> bytes:
 class TextRules:
     """Our rules over one text: the places of every literal, and which words it holds, are found once."""
 
-    def __init__(self, text: str, path: str) -> None:
+    def __init__(self, text: str, path: str, ascii_bytes: bytes | None = None) -> None:
         self.text = text
+        self._ascii = ascii_bytes  # the text encoded, when it is all ASCII: folded without encoding again
         self.code = path.lower().endswith(_CODE_SUFFIXES)
         self._places: dict[str, list[int]] | None = None
         self._anchors: dict[tuple[str, ...], list[int]] = {}
@@ -76,7 +77,8 @@ class TextRules:
             literals = _literals()
             found: dict[str, list[int]] = {w: [] for w in literals}
             # Overlapping: a stem inside a word (auth in authorization), a word inside itself, all count.
-            for index, start, _ in _automaton().find_matches_as_indexes(_fold(self.text), overlapping=True):
+            folded = self._ascii.lower() if self._ascii is not None else _fold(self.text)
+            for index, start, _ in _automaton().find_matches_as_indexes(folded, overlapping=True):
                 found[literals[index]].append(start)
             self._places = found
         return self._places[literal]

@@ -77,10 +77,11 @@ class SecretScanner:
         return _merge(ranked)
 
     def _ranked(self, text: str, path: str) -> list[tuple[int, Span]]:
-        rules = TextRules(text, path)
+        data = text.encode("utf-8", "surrogatepass")  # one encoding for both scanners
+        rules = TextRules(text, path, data if len(data) == len(text) else None)
         ours = rules.spans(FORMATS)
         found = [(0, s) for s in ours]
-        for start, end, kind in self.provider.spans(text):
+        for start, end, kind in self.provider.spans(text, data):
             # A finding around one of our own (a whole PEM block around its body) gives way to it.
             if plausible(text, start, end) and not any(start <= a and b <= end for a, b, _ in ours):
                 found.append((1, (start, end, kind)))
