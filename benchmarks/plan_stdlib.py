@@ -154,16 +154,29 @@ def plan_phase(root: Path, cache_dir: Path, phase: str) -> Measured:
     from lessongen.config.settings import resolve_settings
     from lessongen.pipeline import build_plan, prepare
     from lessongen.repo.reading import Reading
+    from lessongen.repo.secret_worker import BackgroundScanner
 
     settings = resolve_settings(
         root, {"exclude": EXCLUDE, "use_git": False, "cache_dir": cache_dir, "model": MODEL}, env={}
     )
-    started = time.perf_counter()
+    # The secret scanner's worker is the first child reaped (when the walk is done, before the counting
+    # workers): the children's CPU time right then is its own, the rest is the counting workers'.
+    scanner_cpu: list[float] = []
+    stop = BackgroundScanner._stop
+
+    def timed_stop(scanner: BackgroundScanner) -> None:
+        stop(scanner)
+        if not scanner_cpu:
+            scanner_cpu.append(_cpu(resource.RUSAGE_CHILDREN))
+
+    BackgroundScanner._stop = timed_stop  # type: ignore[method-assign,assignment]
+    started, cpu_started = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
     prepared = prepare(settings, reading=Reading.CHANGED_FILES)  # as `lessongen plan` does
-    prepared_at = time.perf_counter()
+    prepared_at, cpu_prepared = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
     rss_prepared = _max_rss_kb()
     plan = build_plan(prepared)
     finished = time.perf_counter()
+    BackgroundScanner._stop = stop  # type: ignore[method-assign]
     if prepared.counter.encoding_name != ENCODING:
         raise SystemExit(f"expected {MODEL} to count with {ENCODING}, got {prepared.counter.encoding_name}")
     totals = plan.totals
@@ -176,6 +189,9 @@ def plan_phase(root: Path, cache_dir: Path, phase: str) -> Measured:
         detail={
             "prepare_s": prepared_at - started,
             "build_plan_s": finished - prepared_at,
+            "prepare_cpu_s": cpu_prepared - cpu_started,
+            "build_plan_cpu_s": _cpu(resource.RUSAGE_SELF) - cpu_prepared,
+            "scanner_worker_cpu_s": scanner_cpu[0] if scanner_cpu else 0.0,  # no other child before it
             "rss_prepared_kb": rss_prepared,
             # lessongen counts in worker processes when it can fork: their memory is not in RUSAGE_SELF.
             "workers_rss_kb": _children_max_rss_kb(),
@@ -323,8 +339,12 @@ def report(root: Path, runs: dict[str, list[Measured]], rules_s: float, load: tu
     print()
     ratio = cold.seconds / ref.seconds
     print(
-        f"CPU: cold plan {cold.total_cpu:.2f} s ({cold.cpu_seconds:.2f} s in its process, "
-        f"{cold.workers_cpu_seconds:.2f} s in its workers) vs reference {ref.total_cpu:.2f} s = "
+        f"CPU: cold plan {cold.total_cpu:.2f} s ({cold.cpu_seconds:.2f} s in its process: prepare "
+        f"{float(cold.detail['prepare_cpu_s']):.2f} s, build_plan {float(cold.detail['build_plan_cpu_s']):.2f} s; "
+        f"{cold.workers_cpu_seconds:.2f} s in its workers: secret scanner "
+        f"{float(cold.detail['scanner_worker_cpu_s']):.2f} s, counting "
+        f"{cold.workers_cpu_seconds - float(cold.detail['scanner_worker_cpu_s']):.2f} s) "
+        f"vs reference {ref.total_cpu:.2f} s = "
         f"{cold.total_cpu / ref.total_cpu:.2f}x; spread over {os.cpu_count()} core(s) that is "
         f"{cold.total_cpu / max(os.cpu_count() or 1, 1) / ref.seconds:.2f}x the reference's wall time "
         f"at best"
