@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from operator import itemgetter
 
 from lessongen.shared.data import Batch, FilePart
 
@@ -54,8 +55,11 @@ _FIRST_IN_FOLDER = ("readme", "__init__.py", "index.", "main.", "__main__.py", "
 
 def teaching_rank(path: str) -> int:
     """Docs first, then project files, source, examples, and tests last."""
+    return _rank(path, path[path.rfind("/") + 1 :])
+
+
+def _rank(path: str, name: str) -> int:
     folders = path.lower().split("/")[:-1]
-    name = posixpath.basename(path)
     if any(f in _TEST_DIRS for f in folders) or _TEST_FILE.match(name):
         return TESTS
     if any(f in _EXAMPLE_DIRS for f in folders):
@@ -69,28 +73,38 @@ def teaching_rank(path: str) -> int:
     return SOURCE
 
 
-def _within_folder(path: str) -> tuple[int, str]:
-    name = posixpath.basename(path).lower()
-    for position, prefix in enumerate(_FIRST_IN_FOLDER):
-        if name.startswith(prefix):
-            return position, name
+def _within_folder(name: str) -> tuple[int, str]:
+    name = name.lower()
+    if name.startswith(_FIRST_IN_FOLDER):  # one test for the many names that come in no set place
+        for position, prefix in enumerate(_FIRST_IN_FOLDER):
+            if name.startswith(prefix):
+                return position, name
     return len(_FIRST_IN_FOLDER), name
 
 
-def _order_key(part: FilePart, rank: int) -> tuple[int, list[str], tuple[int, str], int]:
-    folder = posixpath.dirname(part.path)
-    return rank, folder.split("/") if folder else [], _within_folder(part.path), part.part
+_OrderKey = tuple[int, list[str], tuple[int, str], int]
 
 
-def _ranked(parts: Sequence[FilePart]) -> list[tuple[int, FilePart]]:
-    """Each part with its teaching rank, in teaching order (each rank worked out once)."""
-    ranked = [(teaching_rank(p.path), p) for p in parts]
-    return sorted(ranked, key=lambda ranked_part: _order_key(ranked_part[1], ranked_part[0]))
+def _order_key(part: FilePart) -> _OrderKey:
+    """Rank, folder, place in the folder, piece: the path looked at once (as posixpath would split it)."""
+    path = part.path
+    cut = path.rfind("/") + 1
+    folder, name = path[:cut], path[cut:]
+    if folder and folder != "/" * len(folder):
+        folder = folder.rstrip("/")
+    return _rank(path, name), folder.split("/") if folder else [], _within_folder(name), part.part
+
+
+def _ordered(parts: Sequence[FilePart]) -> list[tuple[_OrderKey, FilePart]]:
+    """Each part with its sort key, in teaching order (each key worked out once)."""
+    keyed = [(_order_key(p), p) for p in parts]
+    keyed.sort(key=itemgetter(0))
+    return keyed
 
 
 def teaching_order(parts: Sequence[FilePart]) -> list[FilePart]:
     """Sort by rank, then folder (a folder's files stay together), then README/__init__/index first."""
-    return [part for _, part in _ranked(parts)]
+    return [part for _, part in _ordered(parts)]
 
 
 _LABEL_SLACK = 24  # a split part's label grows by "(part 2 of 3, lines 401-800)"
@@ -153,16 +167,16 @@ def whole_or_split(
 
 
 def _items(
-    ranked: Sequence[tuple[int, FilePart]],
+    ordered: Sequence[tuple[_OrderKey, FilePart]],
     costs: Sequence[int],
     budget: int,
     split: Callable[[FilePart, int], Sequence[FilePart]],
     overhead: Callable[[FilePart], int],
     anchoring: Anchoring,
 ) -> Iterator[_Item]:
-    """What batching places whole, from the parts in teaching order with their ranks and costs."""
-    keyed = zip(ranked, costs, strict=True)
-    for _, group_iter in groupby(keyed, key=lambda item: (item[0][0], posixpath.dirname(item[0][1].path))):
+    """What batching places whole, from the parts in teaching order with their sort keys and costs."""
+    keyed = zip(ordered, costs, strict=True)
+    for _, group_iter in groupby(keyed, key=lambda item: item[0][0][:2]):  # one rank in one folder
         group = tuple(group_iter)
         cost = sum(c for _, c in group)
         if cost <= budget:
@@ -192,14 +206,14 @@ def make_batches(
     its batch's room changes that batch only, and no change moves a boundary past the anchors around
     it (unless it removes one).
     """
-    ranked = _ranked(parts)
-    costs = [p.tokens + overhead(p) for _, p in ranked]  # each part's overhead counted once
+    ordered = _ordered(parts)
+    costs = [p.tokens + overhead(p) for _, p in ordered]  # each part's overhead counted once
     if sum(costs) <= budget:  # it all fits: one batch, nothing to anchor
-        return (Batch(index=0, parts=tuple(p for _, p in ranked)),) if ranked else ()
+        return (Batch(index=0, parts=tuple(p for _, p in ordered)),) if ordered else ()
     batches: list[tuple[FilePart, ...]] = []
     current: list[FilePart] = []
     used = 0
-    for item in _items(ranked, costs, budget, split, overhead, anchoring):
+    for item in _items(ordered, costs, budget, split, overhead, anchoring):
         if current and (item.anchored or used + item.cost > budget):
             batches.append(tuple(current))
             current, used = [], 0
