@@ -41,3 +41,12 @@ def test_an_authorization_header_in_capitals_is_found() -> None:
         spans = TextRules(f"curl -H '{header}: Bearer {value}' https://api", "doc.md").spans(CONTEXT)
         assert [kind for *_, kind in spans] == ["authorization-header"]
     assert TextRules("AUTHORIZATION = 'Bearer'", "a.py").spans(NAMED) == []
+
+
+@pytest.mark.parametrize("text", [t for t in texts() if t.isascii()])
+def test_an_ascii_text_given_as_bytes_finds_the_same_places(text: str) -> None:
+    given = TextRules(text, "a.txt", text.encode("ascii"))
+    folded = TextRules(text, "a.txt")
+    stems = ("passw", "pwd", "secret", "token", "key", "auth", "credential")
+    assert given.anchors(stems) == folded.anchors(stems)
+    assert {w: given.holds(w) for w in WORDS} == {w: w in text for w in WORDS}
