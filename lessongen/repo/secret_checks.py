@@ -26,6 +26,7 @@ class Rule:
     words: tuple[str, ...] = ()
     anchored: bool = False
     gate: re.Pattern[str] | None = None
+    folded: tuple[str, ...] = ()  # `words` in lower case: a rule none of whose folded words occur is skipped
 
 
 def entropy(value: str) -> float:
@@ -193,4 +194,7 @@ def make_rule(
     anchored: bool = False,
     gate: str | None = None,
 ) -> Rule:
-    return Rule(kind, re.compile(pattern), accept, words, anchored, re.compile(gate) if gate else None)
+    folded = tuple(w.lower() for w in words)
+    return Rule(
+        kind, re.compile(pattern), accept, words, anchored, re.compile(gate) if gate else None, folded
+    )

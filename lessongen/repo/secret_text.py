@@ -49,6 +49,11 @@ def _literals() -> tuple[str, ...]:
 
 
 @cache
+def _literal_set() -> frozenset[str]:
+    return frozenset(_literals())
+
+
+@cache
 def _automaton() -> BytesAhoCorasick:
     """The automaton over every literal, built once per process on first use."""
     return BytesAhoCorasick([w.encode("ascii") for w in _literals()])
@@ -67,6 +72,7 @@ class TextRules:
         self._ascii = ascii_bytes  # the text encoded, when it is all ASCII: folded without encoding again
         self.code = path.lower().endswith(_CODE_SUFFIXES)
         self._places: dict[str, list[int]] | None = None
+        self._present: frozenset[str] = frozenset()  # the literals that occur (folded), with _places
         self._anchors: dict[tuple[str, ...], list[int]] = {}
         self._holds: dict[str, bool] = {}
         self._runs: list[tuple[int, int]] | None = None
@@ -81,7 +87,17 @@ class TextRules:
             for index, start, _ in _automaton().find_matches_as_indexes(folded, overlapping=True):
                 found[literals[index]].append(start)
             self._places = found
+            self._present = frozenset(w for w, at in found.items() if at)
         return self._places[literal]
+
+    def may_match(self, rule: Rule) -> bool:
+        """False when none of the rule's words occurs in any case, so it cannot match (cheap: one pass
+        found every literal)."""
+        if not rule.folded or not _literal_set().issuperset(rule.folded):  # a rule from elsewhere: tried
+            return True
+        if self._places is None:
+            self.places(rule.folded[0])
+        return not self._present.isdisjoint(rule.folded)
 
     def holds(self, word: str) -> bool:
         """Whether the text holds `word` (as written); each word is looked for once."""
@@ -139,6 +155,8 @@ class TextRules:
         """(start, end, kind) of every value one of `rules` accepts, in order (they may overlap)."""
         found: list[tuple[int, int, str]] = []
         for rule in rules:
+            if not self.may_match(rule):
+                continue
             for m in self._matches(rule, rules is NAMED):
                 if self.code and "q" in rule.pattern.groupindex and not m["q"]:
                     continue  # in code, the right-hand side is an expression
