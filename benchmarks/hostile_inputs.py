@@ -14,7 +14,9 @@ the same run (so a slower or busier machine moves both sides alike):
   special-token texts (tiktoken alone is superlinear on a long run);
 - secret lines: the secret scan of one line of 400,000 and 2,000,000 characters made of a name and
   an operator repeated (`key=key=...`, `?access_token=...`, `token=` lines), each position an anchor
-  of our rules with a long value after it, and of letters.
+  of our rules with a long value after it, and of letters;
+- secret paths: the scan of 4,000 and 20,000 paths whose file names are GitHub tokens (each path's
+  findings are picked out of one joined scan).
 
 A plan runs in a fresh `python -m lessongen plan --json` process with an empty token cache; its cost
 is the CPU time of that process and its workers (less sensitive to other load than wall time, which
@@ -50,8 +52,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lessongen.repo.secret_scanner import RULES_FOLDER
+
+if TYPE_CHECKING:
+    from lessongen.repo.secrets import SecretScanner
 
 SLACK = 1.5  # allowed growth beyond linear, for noise and caches
 TARGET = f"cost grows at most linearly with the input's size (x{SLACK} slack)"
@@ -297,7 +303,26 @@ def secret_lines(repeat: int, rules: Path) -> list[bool]:
 
             seconds[size] = median_of(repeat, once)[0]
         results.append(verdict(f"{name}, CPU", seconds[small], seconds[large], large / small))
-    return results
+    return results + secret_paths(repeat, scanner)
+
+
+def secret_paths(repeat: int, scanner: SecretScanner) -> list[bool]:
+    """Paths whose file names are tokens: every path holds a finding of the joined scan."""
+    small, large = 4_000, 20_000
+    print(f"secret paths, scanned in this process: {small:,} -> {large:,} paths, each with a token")
+    seconds = {}
+    for size in (small, large):
+        table = bytes(ord("a") + b % 26 for b in range(256))
+        names = random.Random(size).randbytes(36 * size).translate(table).decode()
+        paths = [f"pkg{i // 500:03d}/ghp_{names[36 * i : 36 * i + 36]}.json" for i in range(size)]
+
+        def once(paths: list[str] = paths) -> tuple[float, float]:
+            cpu, began = time.process_time(), time.perf_counter()
+            scanner.path_spans(paths)
+            return time.process_time() - cpu, time.perf_counter() - began
+
+        seconds[size] = median_of(repeat, once)[0]
+    return [verdict("token-named paths, CPU", seconds[small], seconds[large], large / small)]
 
 
 def compile_rules(folder: Path) -> None:

@@ -631,6 +631,23 @@ def test_a_secret_in_a_file_name_is_redacted_in_the_path_or_holds_the_file_back(
     assert token not in raised.value.one_line() and "[REDACTED:github-pat]" in raised.value.one_line()
 
 
+def test_findings_in_many_paths_stay_with_their_own_path(secret_scanner: SecretScanner) -> None:
+    # The paths are scanned joined; each path must get exactly the findings that fall inside it,
+    # whether it holds none, one or two, next to paths that hold some (and one with a newline).
+    tokens = ["ghp_" + fake(BASE62, 36, f"path{i}") for i in range(40)]
+    paths = []
+    for i, token in enumerate(tokens):
+        paths += [f"pkg{i}/mod.py", f"pkg{i}/{token}.json", f"{token}/{tokens[i - 1]}.txt"]
+    paths.insert(7, "odd\nname.py")
+    names = redact_paths(paths, secret_scanner)
+    for path in paths:
+        assert names[path] == redact_paths([path], secret_scanner)[path]
+    assert names["pkg3/mod.py"] == ("pkg3/mod.py", ())
+    assert names[f"pkg3/{tokens[3]}.json"] == ("pkg3/[REDACTED:github-pat].json", ("github-pat",))
+    assert names[f"{tokens[3]}/{tokens[2]}.txt"][1] == ("github-pat", "github-pat")
+    assert not any(token in name for name, _ in names.values() for token in tokens)
+
+
 def test_the_worker_finds_what_this_process_finds(secret_scanner: SecretScanner) -> None:
     files = [source(c.path + str(i), c.text) for i, c in enumerate(CASES)] + list(sample_files())
     paths = [f.path for f in files] + [f"exports/ghp_{fake(BASE62, 36, 'w')}.json"]

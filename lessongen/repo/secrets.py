@@ -104,13 +104,21 @@ class SecretScanner:
         found += [(1, s) for s in self.provider.spans(joined)]
         spans = _merge(found)
         out: list[list[Span]] = []
-        at = 0
-        for path in paths:
+        at = first = 0  # spans[first] is the first that may reach the path at `at`: merged spans are
+        for path in paths:  # disjoint and in order, so each path looks only at its own (never at all)
             if "\n" in path:  # a rare name with a newline in it is scanned on its own
                 out.append(self.path_spans([path.replace("\n", " ")])[0])
                 continue
             end = at + len(path)
-            out.append([(max(a, at) - at, min(b, end) - at, k) for a, b, k in spans if a < end and b > at])
+            while first < len(spans) and spans[first][1] <= at:
+                first += 1
+            mine: list[Span] = []
+            i = first
+            while i < len(spans) and spans[i][0] < end:
+                a, b, k = spans[i]
+                mine.append((max(a, at) - at, min(b, end) - at, k))
+                i += 1
+            out.append(mine)
             at = end + 1
         return out
 
