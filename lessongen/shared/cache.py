@@ -142,11 +142,16 @@ class Cache:
         def write(db: sqlite3.Connection) -> None:
             db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
             db.executemany("UPDATE entries SET used = ? WHERE namespace = ? AND key = ?", touches)
-            db.execute(
-                "DELETE FROM entries WHERE namespace = ? AND rowid IN (SELECT rowid FROM entries "
-                "WHERE namespace = ? ORDER BY used DESC LIMIT -1 OFFSET ?)",
-                (self.namespace, self.namespace, self._max_rows),
-            )
+            # Counting the rows walks the key's index; pruning sorts them all, so it runs only when needed.
+            (held,) = db.execute(
+                "SELECT count(*) FROM entries WHERE namespace = ?", (self.namespace,)
+            ).fetchone()
+            if held > self._max_rows:
+                db.execute(
+                    "DELETE FROM entries WHERE namespace = ? AND rowid IN (SELECT rowid FROM entries "
+                    "WHERE namespace = ? ORDER BY used DESC LIMIT -1 OFFSET ?)",
+                    (self.namespace, self.namespace, self._max_rows),
+                )
 
         self._run(write)
 
